@@ -1,0 +1,21 @@
+//! Tellify: a self-hosted event alert dashboard.
+//!
+//! Build scripts and monitors POST events; the events go into a Redis stream;
+//! users' handler instances turn them into alerts; digests reach users on
+//! their own schedule. See DESIGN.md in the project's shared folder and the
+//! README for the whole picture.
+
+pub mod auth;
+pub mod broker;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;
+
+pub use config::Config;
+pub use startup::{Application, shutdown_signal};

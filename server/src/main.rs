@@ -1,0 +1,42 @@
+//! The `tellify` binary: configuration, tracing, then the application.
+
+use clap::Parser;
+use tellify_server::{Application, Config, shutdown_signal};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
+        )
+        .init();
+    let app = Application::build(config).await?;
+    if let Some(first) = &app.first_start {
+        print_first_start(first, &app.state().config.base_url);
+    }
+    app.run_until(shutdown_signal()).await
+}
+
+/// Told once, on the first start: how to get in.
+fn print_first_start(c: &tellify_server::startup::AdminCredentials, base_url: &str) {
+    println!("\n=== Tellify first start: an 'admin' user was created ===");
+    match &c.password {
+        Some(p) => println!("  admin password: {p}   (shown once; change it in the settings)"),
+        None => println!("  admin password: as given in TELLIFY_ADMIN_PASSWORD"),
+    }
+    match &c.token {
+        Some(t) => println!("  admin token:    {t}   (scopes ingest, api, admin; shown once)"),
+        None => println!("  admin token:    as given in TELLIFY_ADMIN_TOKEN"),
+    }
+    println!("  dashboard:      {base_url}/");
+    println!(
+        "  try:            curl -H 'Authorization: Bearer <token>' -H 'Content-Type: text/plain' \\"
+    );
+    println!(
+        "                       --data 'project:vr0 block:gc_t status:failed' {base_url}/events"
+    );
+    println!("==========================================================\n");
+}

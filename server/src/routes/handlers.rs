@@ -1,0 +1,210 @@
+//! Handler instances: a user's own, created and edited with parameters
+//! checked against the type's JSON Schema and the type's own checks.
+//! Another user's instance answers 404.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json as JsonOut, Router};
+use mongodb::bson::DateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tellify_handlers::handler_types;
+
+use crate::auth::{Caller, Scope};
+use crate::catalog;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::store::{HandlerDoc, new_id, rfc3339};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/handler-types", get(types))
+        .route("/api/v1/handlers", get(list).post(create))
+        .route(
+            "/api/v1/handlers/{id}",
+            get(one).put(replace).delete(remove),
+        )
+}
+
+/// The handler types with their parameter schemas (the browser builds its
+/// forms from these).
+async fn types(caller: Caller) -> ApiResult<JsonOut<Value>> {
+    caller.require(Scope::Api)?;
+    let list: Vec<Value> = handler_types()
+        .iter()
+        .map(|t| json!({"name": t.name(), "description": t.description(), "schema": t.parameters_schema()}))
+        .collect();
+    Ok(JsonOut(Value::Array(list)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandlerBody {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    #[serde(default)]
+    policy: Option<String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    params: Value,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Serialize)]
+pub struct HandlerView {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    /// One line saying what this instance does.
+    title: String,
+    policy: Option<String>,
+    enabled: bool,
+    params: Value,
+    created_at: String,
+    updated_at: String,
+}
+
+impl HandlerView {
+    pub fn of(h: &HandlerDoc) -> Self {
+        let title = catalog::compile_stored(&h.kind, &h.params)
+            .map(|c| c.title())
+            .unwrap_or_else(|| format!("{} (invalid parameters)", h.kind));
+        HandlerView {
+            id: h.id.clone(),
+            kind: h.kind.clone(),
+            name: h.name.clone(),
+            title,
+            policy: h.policy.clone(),
+            enabled: h.enabled,
+            params: h.params.clone(),
+            created_at: rfc3339(h.created_at),
+            updated_at: rfc3339(h.updated_at),
+        }
+    }
+}
+
+/// Every problem of a body, each with its pointer; nothing is stored when
+/// there is one.
+fn check(body: &HandlerBody) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        problems.push(Problem::at_pointer(
+            "/name",
+            "a name of 1 to 200 characters is needed",
+        ));
+    }
+    if let Err(mut p) = catalog::compile(&body.kind, &body.params) {
+        problems.append(&mut p);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(problems))
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<HandlerBody>,
+) -> ApiResult<(StatusCode, JsonOut<HandlerView>)> {
+    caller.require(Scope::Api)?;
+    check(&body)?;
+    let now = DateTime::now();
+    let doc = HandlerDoc {
+        id: new_id(),
+        owner: caller.user.clone(),
+        kind: body.kind,
+        name: body.name.trim().to_owned(),
+        policy: body.policy,
+        enabled: body.enabled,
+        params: body.params,
+        revision: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.insert_handler(&doc).await?;
+    state.broker.signal_configs_changed().await;
+    Ok((StatusCode::CREATED, JsonOut(HandlerView::of(&doc))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<JsonOut<Vec<HandlerView>>> {
+    caller.require(Scope::Api)?;
+    let list = state.store.list_handlers(&caller.user).await?;
+    Ok(JsonOut(list.iter().map(HandlerView::of).collect()))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<HandlerView>> {
+    caller.require(Scope::Api)?;
+    let h = state
+        .store
+        .handler(&caller.user, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(JsonOut(HandlerView::of(&h)))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<HandlerBody>,
+) -> ApiResult<JsonOut<HandlerView>> {
+    caller.require(Scope::Api)?;
+    let old = state
+        .store
+        .handler(&caller.user, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    check(&body)?;
+    let changed = old.kind != body.kind || old.params != body.params;
+    let doc = HandlerDoc {
+        kind: body.kind,
+        name: body.name.trim().to_owned(),
+        policy: body.policy,
+        enabled: body.enabled,
+        params: body.params,
+        revision: old.revision + i64::from(changed),
+        updated_at: DateTime::now(),
+        ..old
+    };
+    if !state.store.replace_handler(&doc).await? {
+        return Err(ApiError::NotFound);
+    }
+    state.broker.signal_configs_changed().await;
+    Ok(JsonOut(HandlerView::of(&doc)))
+}
+
+/// Delete an instance and its dispatcher state.
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    caller.require(Scope::Api)?;
+    if !state.store.delete_handler(&caller.user, &id).await? {
+        return Err(ApiError::NotFound);
+    }
+    state
+        .broker
+        .forget_handler_state(&id, state.config.partitions)
+        .await?;
+    state.broker.signal_configs_changed().await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,153 @@
+//! Building and running the application: connect to the services, prepare
+//! the database, bind the listener, serve until shut down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use mongodb::bson::DateTime;
+use tokio::net::TcpListener;
+
+use crate::auth::{Scope, TokenCache, secrets};
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::routes;
+use crate::state::AppState;
+use crate::store::{Store, User};
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// Set on the first start with an empty database: what to tell the operator.
+    pub first_start: Option<AdminCredentials>,
+}
+
+/// The admin's credentials made on the first start.
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    /// `None` when the operator chose it (TELLIFY_ADMIN_PASSWORD).
+    pub password: Option<String>,
+    /// `None` when the operator chose it (TELLIFY_ADMIN_TOKEN).
+    pub token: Option<String>,
+}
+
+impl Application {
+    /// Connect, create indexes, create the admin on first start, bind.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.mongodb_uri).await?;
+        store
+            .create_indexes()
+            .await
+            .with_context(|| format!("preparing MongoDB at {}", redact(&config.mongodb_uri)))?;
+        let broker =
+            Broker::new(&config.redis_url, &config.redis_prefix).context("the Redis URL")?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            broker,
+            tokens: Arc::new(TokenCache::default()),
+        };
+        let first_start = bootstrap_admin(&state).await?;
+        Ok(Application {
+            listener,
+            state,
+            first_start,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` completes, then finish in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = routes::router(self.state.clone());
+        tracing::info!(addr = %self.local_addr(), "tellify listening");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    }
+}
+
+/// On the first start (no users at all) create `admin` with every scope.
+/// Two nodes starting together: the unique name lets exactly one win.
+async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<AdminCredentials>> {
+    if state.store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let config = &state.config;
+    let password = config
+        .admin_password
+        .clone()
+        .unwrap_or_else(|| secrets::new_secret(""));
+    let password_hash = secrets::hash_password(&password)?;
+    let admin = User {
+        name: "admin".to_owned(),
+        email: "admin@localhost".to_owned(),
+        timezone: "UTC".to_owned(),
+        admin: true,
+        password_hash,
+        created_at: DateTime::now(),
+    };
+    if !state.store.insert_user(&admin).await? {
+        return Ok(None);
+    }
+    let token = routes::issue_token(
+        state,
+        "admin",
+        "first start",
+        Scope::ALL.to_vec(),
+        config.admin_token.clone(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the admin token: {e}"))?;
+    Ok(Some(AdminCredentials {
+        password: config.admin_password.is_none().then_some(password),
+        token: config.admin_token.is_none().then_some(token.secret),
+    }))
+}
+
+/// A URI without its password, for messages.
+fn redact(uri: &str) -> String {
+    match (uri.find("://"), uri.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &uri[..s], &uri[at + 1..]),
+        _ => uri.to_owned(),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,20 @@
+//! The state every request handler and background task shares.
+
+use std::sync::Arc;
+
+use crate::auth::TokenCache;
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Concrete handles, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    /// MongoDB: users, tokens, sessions, configs, alerts, logs.
+    pub store: Store,
+    /// Redis: the events stream, dispatcher state, pub/sub.
+    pub broker: Broker,
+    /// Token lookups, so ingest need not ask MongoDB per request.
+    pub tokens: Arc<TokenCache>,
+}
