@@ -138,17 +138,13 @@ fn color(a: &AlertView) -> &'static str {
     }
 }
 
-/// The one-line piece: `instance: <short of the top alert>, +N`.
+/// The one-line piece: `instance: <short of the top alert>, +N`; `short`
+/// says how one alert reads, status included.
 pub fn text(items: &[DigestItem], short: fn(&AlertView) -> String) -> String {
     let Some(top) = items.iter().min_by_key(|i| rank(&i.alert)) else {
         return String::new();
     };
-    let mut what = short(&top.alert);
-    match top.alert.status {
-        AlertStatus::Firing => {}
-        AlertStatus::Resolved if what.ends_with(" is back") => {}
-        status => what.push_str(&format!(" ({status})")),
-    }
+    let what = short(&top.alert);
     let more = match items.len() - 1 {
         0 => String::new(),
         n => format!(", +{n}"),
@@ -158,9 +154,12 @@ pub fn text(items: &[DigestItem], short: fn(&AlertView) -> String) -> String {
     format!("{name}: {}{more}", one_line(&what, room))
 }
 
-/// The default short form of an alert: its summary.
+/// The default short form of an alert: its summary, and its status unless firing.
 pub fn summary_short(a: &AlertView) -> String {
-    a.summary.clone()
+    match a.status {
+        AlertStatus::Firing => a.summary.clone(),
+        status => format!("{} ({status})", a.summary),
+    }
 }
 
 #[cfg(test)]

@@ -60,7 +60,9 @@ pub(crate) fn reference_with_default(
 
 /// The usual `filter` property.
 pub(crate) fn filter_property(description: &str, example: Value) -> Value {
-    reference("filter", "Events to watch", description, json!([example]))
+    let description =
+        format!("{description} Every condition must hold; an empty list matches every event.");
+    reference("filter", "Events to watch", &description, json!([example]))
 }
 
 /// The usual `severity` property.
@@ -177,3 +179,6 @@ fn defs() -> Value {
         }
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -112,7 +112,7 @@ fn short(a: &AlertView) -> String {
     match a.status {
         AlertStatus::Resolved if a.key == DEFAULT_KEY => "events are back".to_owned(),
         AlertStatus::Resolved => format!("{} is back", a.key),
-        _ => a.summary.clone(),
+        _ => render::summary_short(a),
     }
 }
 
