@@ -169,10 +169,23 @@ impl Broker {
         self.key(&format!("live:{user}"))
     }
 
-    /// Tell every node that handler configs changed. Best effort: nodes also
-    /// reload periodically, so a lost signal only delays the change.
+    /// The counter of handler config changes.
+    pub fn configs_version_key(&self) -> String {
+        self.key("configs:version")
+    }
+
+    /// Tell every node that handler configs changed: bump the version (a
+    /// dispatcher checks it after every read, so an event posted after the
+    /// change was answered is run with the new configs) and publish (so idle
+    /// nodes reload too). Best effort: nodes also reload periodically.
     pub async fn signal_configs_changed(&self) {
-        let r: RedisResult<()> = self.conn().publish(self.configs_channel(), "changed").await;
+        let r: RedisResult<()> = redis::pipe()
+            .incr(self.configs_version_key(), 1)
+            .ignore()
+            .publish(self.configs_channel(), "changed")
+            .ignore()
+            .query_async(&mut self.conn())
+            .await;
         if let Err(e) = r {
             tracing::warn!(error = %e, "could not signal a config change; nodes will reload on their timer");
         }

@@ -69,6 +69,19 @@ pub struct Config {
     #[arg(long, env = "TELLIFY_PARTITIONS", default_value_t = 16)]
     pub partitions: u32,
 
+    /// How long a dispatcher partition lease lasts; a node that dies has its
+    /// partitions taken over after this.
+    #[arg(long, env = "TELLIFY_LEASE_TTL", default_value = "10s", value_parser = parse_duration)]
+    pub lease_ttl: Duration,
+
+    /// How often time-based handlers (heartbeat, windows) are checked.
+    #[arg(long, env = "TELLIFY_TICK_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub tick_interval: Duration,
+
+    /// Full reload of handler configs (changes also arrive at once by pub/sub).
+    #[arg(long, env = "TELLIFY_CONFIG_RELOAD", default_value = "30s", value_parser = parse_duration)]
+    pub config_reload: Duration,
+
     /// Largest accepted event, serialized as JSON, in bytes.
     #[arg(long, env = "TELLIFY_MAX_EVENT_BYTES", default_value_t = 64 * 1024)]
     pub max_event_bytes: usize,

@@ -5,13 +5,16 @@
 //! their own schedule. See DESIGN.md in the project's shared folder and the
 //! README for the whole picture.
 
+pub mod alerts;
 pub mod auth;
 pub mod broker;
 pub mod catalog;
 pub mod config;
+pub mod dispatch;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;

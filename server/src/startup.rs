@@ -8,9 +8,12 @@ use anyhow::Context;
 use mongodb::bson::DateTime;
 use tokio::net::TcpListener;
 
+use crate::alerts::writer::AlertWriter;
 use crate::auth::{Scope, TokenCache, secrets};
 use crate::broker::Broker;
 use crate::config::Config;
+use crate::dispatch::{Dispatcher, Settings};
+use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::AppState;
 use crate::store::{Store, User};
@@ -50,6 +53,7 @@ impl Application {
             store,
             broker,
             tokens: Arc::new(TokenCache::default()),
+            metrics: Arc::new(Metrics::default()),
         };
         let first_start = bootstrap_admin(&state).await?;
         Ok(Application {
@@ -69,17 +73,48 @@ impl Application {
         &self.state
     }
 
-    /// Serve until `shutdown` completes, then finish in-flight requests.
+    /// The dispatcher settings from the configuration.
+    pub fn dispatch_settings(&self) -> Settings {
+        let c = &self.state.config;
+        Settings {
+            lease_ttl: c.lease_ttl,
+            tick_every: c.tick_interval,
+            reload_every: c.config_reload,
+            ..Settings::default()
+        }
+    }
+
+    /// Serve, dispatch and write alerts until `shutdown` completes; then
+    /// finish in-flight requests, commit, and give the leases back.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let dispatcher = Dispatcher::new(self.state.clone(), self.dispatch_settings());
+        let writer = AlertWriter::new(self.state.clone(), dispatcher.owned_handle());
+        // Abort the background tasks if this future is dropped (a test's
+        // simulated crash), rather than leave them running.
+        let mut dispatching = AbortOnDrop(tokio::spawn(dispatcher.run(stop.clone())));
+        let mut writing = AbortOnDrop(tokio::spawn(writer.run(stop.clone())));
         let app = routes::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "tellify listening");
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        stop.cancel();
+        let _ = (&mut dispatching.0).await;
+        let _ = (&mut writing.0).await;
+        served
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

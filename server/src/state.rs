@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::TokenCache;
 use crate::broker::Broker;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Concrete handles, cheap to clone.
@@ -17,4 +18,5 @@ pub struct AppState {
     pub broker: Broker,
     /// Token lookups, so ingest need not ask MongoDB per request.
     pub tokens: Arc<TokenCache>,
+    pub metrics: Arc<Metrics>,
 }

@@ -86,7 +86,9 @@ impl Index {
             }
         };
         for (field, values) in &self.by_field {
-            let Some(v) = lookup(event, field) else { continue };
+            let Some(v) = lookup(event, field) else {
+                continue;
+            };
             let hits = match v {
                 Value::String(s) => values.get(s.as_str()),
                 other => canonical(other).and_then(|k| values.get(&k)),
@@ -99,19 +101,14 @@ impl Index {
             push(pos, &mut self.seen);
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.instances.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.instances.is_empty()
-    }
 }
 
 /// The equality condition of `filter` whose most popular value is least
 /// popular: the narrowest bucket to file the instance under.
-fn best_condition(filter: &Filter, popularity: &HashMap<(String, String), u32>) -> Option<(String, Vec<String>)> {
+fn best_condition(
+    filter: &Filter,
+    popularity: &HashMap<(String, String), u32>,
+) -> Option<(String, Vec<String>)> {
     filter
         .conditions()
         .iter()
@@ -122,7 +119,12 @@ fn best_condition(filter: &Filter, popularity: &HashMap<(String, String), u32>) 
             }
             let worst: u32 = keys
                 .iter()
-                .map(|k| popularity.get(&(c.field.clone(), k.clone())).copied().unwrap_or(0))
+                .map(|k| {
+                    popularity
+                        .get(&(c.field.clone(), k.clone()))
+                        .copied()
+                        .unwrap_or(0)
+                })
                 .sum();
             Some((worst, c.field.clone(), keys))
         })

@@ -11,7 +11,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use redis::Script;
 use serde_json::{Value, json};
 use tellify_handlers::{Output, Severity};
 
@@ -145,7 +144,14 @@ impl Partition {
     }
 
     /// Record what a handler said about an event (or a tick).
-    pub fn record(&mut self, handler: &str, owner: &str, output: Output, at: i64, event: Option<(&str, &str)>) {
+    pub fn record(
+        &mut self,
+        handler: &str,
+        owner: &str,
+        output: Output,
+        at: i64,
+        event: Option<(&str, &str)>,
+    ) {
         let (fire, key, severity, summary, fields) = match output {
             Output::Fire {
                 key,
@@ -200,8 +206,10 @@ impl Partition {
     /// Add this partition's commit to `pipe`; call [`Partition::committed`]
     /// once the pipeline answered.
     pub fn add_commit(&self, pipe: &mut redis::Pipeline, broker: &Broker, node: &str) {
-        pipe.cmd("EVALSHA")
-            .arg(commit_script().get_hash())
+        // EVAL, not EVALSHA: the script is small, Redis caches it compiled,
+        // and a restarted Redis needs no reloading.
+        pipe.cmd("EVAL")
+            .arg(COMMIT)
             .arg(5)
             .arg(broker.lease_key(self.id))
             .arg(broker.checkpoint_key(self.id))
@@ -209,13 +217,20 @@ impl Partition {
             .arg(broker.alerts_key(self.id))
             .arg(broker.events_key())
             .arg(node)
-            .arg(if self.checkpoint_moved { self.checkpoint.as_str() } else { "" })
+            .arg(if self.checkpoint_moved {
+                self.checkpoint.as_str()
+            } else {
+                ""
+            })
             .arg(self.dirty.len())
             .arg(self.deleted.len())
             .arg(self.transitions.len())
             .arg(self.derived.len());
         for h in &self.dirty {
-            let state = self.slots.get(h).map(|s| json!({"rev": s.revision, "state": s.state}));
+            let state = self
+                .slots
+                .get(h)
+                .map(|s| json!({"rev": s.revision, "state": s.state}));
             pipe.arg(h).arg(state.unwrap_or(Value::Null).to_string());
         }
         for h in &self.deleted {
@@ -231,7 +246,12 @@ impl Partition {
 
     /// The commit went through: forget what it carried.
     pub fn committed(&mut self) -> Committed {
-        let fired = self.transitions.iter().filter(|t| t.fire).map(|t| t.count).sum();
+        let fired = self
+            .transitions
+            .iter()
+            .filter(|t| t.fire)
+            .map(|t| t.count)
+            .sum();
         let resolved = self.transitions.iter().filter(|t| !t.fire).count() as u64;
         self.dirty.clear();
         self.deleted.clear();
@@ -241,16 +261,4 @@ impl Partition {
         self.checkpoint_moved = false;
         Committed { fired, resolved }
     }
-
-}
-
-fn commit_script() -> &'static Script {
-    static SCRIPT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| Script::new(COMMIT));
-    &SCRIPT
-}
-
-/// Load the commit script into Redis (after a restart of Redis, again).
-pub async fn load_script(conn: &mut impl redis::aio::ConnectionLike) -> redis::RedisResult<()> {
-    let _: String = redis::cmd("SCRIPT").arg("LOAD").arg(COMMIT).query_async(conn).await?;
-    Ok(())
 }

@@ -65,7 +65,7 @@ impl ParseError {
 }
 
 /// Fields no client may set: the server derives them.
-pub const RESERVED_FIELDS: &[&str] = &["_origin"];
+pub const RESERVED_FIELDS: &[&str] = &["_origin", "_id"];
 
 /// Parse a JSON body: one object, or a non-empty array of objects.
 pub fn parse_json(body: &[u8]) -> Result<Vec<Event>, ParseError> {

@@ -50,6 +50,7 @@ async fn ingest(
         .to_string();
     let prepared = events::prepare(&body, format, limits, &received_at)?;
     let ids = state.broker.append_events(&prepared).await?;
+    state.metrics.events_ingested.inc_by(ids.len() as u64);
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"accepted": ids.len(), "ids": ids})),

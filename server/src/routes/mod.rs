@@ -1,5 +1,6 @@
 //! The HTTP surface: one router per feature, merged here.
 
+mod alerts;
 mod events;
 mod handlers;
 mod health;
@@ -25,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .merge(session::router())
         .merge(tokens::router())
         .merge(handlers::router())
+        .merge(alerts::router())
+        .route("/metrics", axum::routing::get(metrics))
         .merge(users::router())
         .layer(DefaultBodyLimit::max(limit))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -33,4 +36,17 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Prometheus text exposition.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }

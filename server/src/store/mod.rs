@@ -5,10 +5,12 @@
 //! query, grouped in files by collection, so the queries are easy to find and
 //! the owner scoping of each is visible.
 
+mod alerts;
 mod handlers;
 mod tokens;
 mod users;
 
+pub use alerts::{AlertDoc, AlertQuery, HISTORY_LEN, HistoryEntry};
 pub use handlers::HandlerDoc;
 pub use tokens::{NewToken, Session, Token};
 pub use users::User;

@@ -66,6 +66,10 @@ pub fn test_config(name: &str) -> Config {
     );
     c.admin_password = Some(ADMIN_PASSWORD.to_owned());
     c.admin_token = Some(format!("tfy_admin_{name}"));
+    c.lease_ttl = std::time::Duration::from_millis(1500);
+    c.tick_interval = std::time::Duration::from_millis(100);
+    c.config_reload = std::time::Duration::from_secs(2);
+    c.partitions = 8;
     c
 }
 
@@ -106,6 +110,16 @@ impl TestApp {
             app_state,
             stop: Some(stop),
             task: Some(task),
+        }
+    }
+
+    /// Simulate a crash: the app stops at whatever await it is at, without
+    /// committing or giving its leases back.
+    pub async fn crash(mut self) {
+        self.stop.take();
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
         }
     }
 
@@ -232,4 +246,56 @@ pub async fn read(r: Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+impl TestApp {
+    /// Create a handler instance; its id.
+    pub async fn create_handler(&self, token: &str, body: Value) -> String {
+        let (status, answer) = self.post_json("/api/v1/handlers", token, &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        answer["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Post events as JSON; asserts 202.
+    pub async fn post(&self, token: &str, events: Value) {
+        let (status, answer) = self
+            .post_events(Some(token), "application/json", events.to_string())
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    }
+
+    pub async fn alerts(&self, token: &str, query: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get_json(&format!("/api/v1/alerts?{query}"), token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.as_array().expect("a list").clone()
+    }
+
+    /// Poll the alerts until `done` holds for them (10 s at most).
+    pub async fn wait_alerts(
+        &self,
+        token: &str,
+        query: &str,
+        what: &str,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let alerts = self.alerts(token, query).await;
+            if done(&alerts) {
+                return alerts;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; alerts: {alerts:#?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The alert with this key, if any.
+pub fn by_key<'a>(alerts: &'a [Value], key: &str) -> Option<&'a Value> {
+    alerts.iter().find(|a| a["key"] == key)
 }

@@ -1,0 +1,307 @@
+//! The alert writer: applies the alert transitions that the dispatcher
+//! committed to each partition's outbox to MongoDB `alerts`, and publishes
+//! each change on the owner's live channel.
+//!
+//! It reads the outboxes of the partitions its node owns, through a consumer
+//! group with one consumer name shared by all nodes: a node that takes a
+//! partition over first re-reads what the previous owner had read but not
+//! acknowledged. Applying is idempotent (each alert remembers the last entry
+//! applied), so that replay counts nothing twice. MongoDB being away stops
+//! only this writer: dispatch goes on, the outboxes grow, and the alerts
+//! catch up when MongoDB is back.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use mongodb::bson::DateTime;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamReadOptions, StreamReadReply};
+use redis::{AsyncCommands, RedisResult};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::{alert_id, view};
+use crate::state::AppState;
+use crate::store::{AlertDoc, HISTORY_LEN, HistoryEntry};
+
+const GROUP: &str = "writer";
+const CONSUMER: &str = "owner";
+
+/// The partitions this node owns, published by its dispatcher.
+pub type Owned = Arc<RwLock<Vec<u32>>>;
+
+/// One outbox entry, as the dispatcher wrote it.
+#[derive(Debug, Deserialize)]
+struct Entry {
+    handler: String,
+    owner: String,
+    key: String,
+    kind: String,
+    severity: Option<String>,
+    summary: String,
+    #[serde(default)]
+    fields: Value,
+    count: i64,
+    at: i64,
+    event_id: Option<String>,
+    event: Option<String>,
+}
+
+pub struct AlertWriter {
+    app: AppState,
+    owned: Owned,
+    conn: Option<MultiplexedConnection>,
+    /// Partitions whose unacknowledged entries were re-read already.
+    recovered: HashSet<u32>,
+    groups: HashSet<u32>,
+}
+
+/// Stream ids sort as text once padded.
+fn padded(id: &str) -> String {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    format!("{:0>20}-{:0>10}", ms, seq)
+}
+
+impl AlertWriter {
+    pub fn new(app: AppState, owned: Owned) -> Self {
+        AlertWriter {
+            app,
+            owned,
+            conn: None,
+            recovered: HashSet::new(),
+            groups: HashSet::new(),
+        }
+    }
+
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            tokio::select! {
+                r = self.step(Duration::from_millis(200)) => if let Err(e) = r {
+                    tracing::warn!(error = format!("{e:#}"), "writing alerts failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                },
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+
+    async fn conn(&mut self) -> RedisResult<MultiplexedConnection> {
+        if let Some(c) = &self.conn {
+            return Ok(c.clone());
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        let c = self
+            .app
+            .broker
+            .client()
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        self.conn = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Apply one batch of outbox entries; how many were applied.
+    pub async fn step(&mut self, block: Duration) -> anyhow::Result<usize> {
+        let owned: Vec<u32> = self.owned.read().map(|o| o.clone()).unwrap_or_default();
+        if owned.is_empty() {
+            tokio::time::sleep(block).await;
+            return Ok(0);
+        }
+        let broker = self.app.broker.clone();
+        let mut conn = match self.conn().await {
+            Ok(c) => c,
+            Err(e) => return Err(e.into()),
+        };
+        for &p in &owned {
+            if !self.groups.contains(&p) {
+                let r: RedisResult<()> = conn
+                    .xgroup_create_mkstream(broker.alerts_key(p), GROUP, "0")
+                    .await;
+                match r {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Some("BUSYGROUP") => {}
+                    Err(e) => return Err(e.into()),
+                }
+                self.groups.insert(p);
+            }
+        }
+        self.recovered.retain(|p| owned.contains(p));
+        // First what a previous owner read and did not acknowledge, then new.
+        let (keys, ids, blocking): (Vec<String>, Vec<&str>, bool) =
+            match owned.iter().find(|p| !self.recovered.contains(p)) {
+                Some(&p) => (vec![broker.alerts_key(p)], vec!["0"], false),
+                None => (
+                    owned.iter().map(|&p| broker.alerts_key(p)).collect(),
+                    vec![">"; owned.len()],
+                    true,
+                ),
+            };
+        let mut options = StreamReadOptions::default()
+            .group(GROUP, CONSUMER)
+            .count(500);
+        if blocking {
+            options = options.block(block.as_millis().max(1) as usize);
+        }
+        let reply: Option<StreamReadReply> = match conn.xread_options(&keys, &ids, &options).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.conn = None;
+                return Err(e.into());
+            }
+        };
+        let mut batch: Vec<(String, String, Entry)> = Vec::new();
+        let mut seen_keys = HashSet::new();
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            seen_keys.insert(key.key.clone());
+            for entry in key.ids {
+                let Some(raw) = entry.get::<String>("a") else {
+                    continue;
+                };
+                match serde_json::from_str::<Entry>(&raw) {
+                    Ok(e) => batch.push((key.key.clone(), entry.id, e)),
+                    Err(e) => tracing::warn!(error = %e, "unreadable outbox entry skipped"),
+                }
+            }
+        }
+        if !blocking && batch.is_empty() {
+            // Nothing was pending for that partition.
+            if let Some(&p) = owned.iter().find(|p| !self.recovered.contains(p)) {
+                self.recovered.insert(p);
+            }
+            return Ok(0);
+        }
+        let n = batch.len();
+        self.apply(&batch).await?;
+        // Acknowledge and drop what is applied.
+        let mut pipe = redis::pipe();
+        let mut per_key: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (key, id, _) in &batch {
+            per_key.entry(key.as_str()).or_default().push(id.as_str());
+        }
+        for (key, ids) in per_key {
+            pipe.xack(key, GROUP, &ids)
+                .ignore()
+                .xdel(key, &ids)
+                .ignore();
+        }
+        let _: () = pipe.query_async(&mut conn).await?;
+        Ok(n)
+    }
+
+    /// Fold the entries into the alerts they change, write each once,
+    /// publish each change.
+    async fn apply(&self, batch: &[(String, String, Entry)]) -> anyhow::Result<()> {
+        let store = &self.app.store;
+        let mut alerts: HashMap<String, Option<AlertDoc>> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        for (_, entry_id, e) in batch {
+            let id = alert_id(&e.handler, &e.key);
+            if !alerts.contains_key(&id) {
+                let existing = store.alert_by_id(&id).await?;
+                alerts.insert(id.clone(), existing);
+                order.push(id.clone());
+            }
+            let slot = alerts.get_mut(&id).expect("inserted above");
+            fold(slot, &id, &padded(entry_id), e);
+        }
+        let mut conn = self.app.broker.conn();
+        for id in order {
+            let Some(Some(doc)) = alerts.get(&id) else {
+                continue;
+            };
+            store.save_alert(doc).await?;
+            self.app.metrics.alert_writes.inc();
+            let message = json!({"type": "alert", "alert": view(doc, false)}).to_string();
+            let r: RedisResult<()> = conn
+                .publish(self.app.broker.live_channel(&doc.owner), message)
+                .await;
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "live update not published");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Apply one entry to an alert (absent when new).
+fn fold(slot: &mut Option<AlertDoc>, id: &str, applied: &str, e: &Entry) {
+    if slot.as_ref().is_some_and(|a| a.applied.as_str() >= applied) {
+        return;
+    }
+    let at = DateTime::from_millis(e.at);
+    let event: Value = e
+        .event
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null);
+    let push = |a: &mut AlertDoc, what: &str| {
+        a.history.push(HistoryEntry {
+            at,
+            what: what.to_owned(),
+            severity: Some(a.severity.clone()),
+            summary: a.summary.clone(),
+        });
+        if a.history.len() > HISTORY_LEN {
+            let extra = a.history.len() - HISTORY_LEN;
+            a.history.drain(..extra);
+        }
+    };
+    if e.kind == "fire" {
+        let severity = e.severity.clone().unwrap_or_else(|| "warning".to_owned());
+        let a = slot.get_or_insert_with(|| AlertDoc {
+            id: id.to_owned(),
+            owner: e.owner.clone(),
+            handler_id: e.handler.clone(),
+            key: e.key.clone(),
+            status: "new".to_owned(),
+            severity: severity.clone(),
+            summary: String::new(),
+            fields: Value::Null,
+            count: 0,
+            first_seen: at,
+            last_seen: at,
+            event_id: None,
+            event: Value::Null,
+            history: Vec::new(),
+            applied: String::new(),
+            updated_at: at,
+        });
+        let new_episode = a.status != "firing";
+        let severity_changed = a.severity != severity;
+        a.severity = severity;
+        a.summary = e.summary.clone();
+        a.fields = e.fields.clone();
+        a.last_seen = at;
+        a.event_id = e.event_id.clone();
+        a.event = event;
+        if new_episode {
+            a.status = "firing".to_owned();
+            a.count = e.count;
+            a.first_seen = at;
+            push(a, "fired");
+        } else {
+            a.count += e.count;
+            if severity_changed {
+                push(a, "severity");
+            }
+        }
+        a.applied = applied.to_owned();
+        a.updated_at = DateTime::now();
+    } else if let Some(a) = slot.as_mut() {
+        a.applied = applied.to_owned();
+        if a.status != "resolved" {
+            a.status = "resolved".to_owned();
+            a.last_seen = at;
+            if e.event_id.is_some() {
+                a.event_id = e.event_id.clone();
+                a.event = event;
+            }
+            push(a, "resolved");
+        }
+        a.updated_at = DateTime::now();
+    }
+}

@@ -1,0 +1,657 @@
+//! The dispatcher: events become alert transitions.
+//!
+//! Handler instances are spread over `P` partitions (`hash(id) % P`). A node
+//! owns a partition through a lease in Redis and is then the only one that
+//! runs its instances, so each instance's state is updated by one task, in
+//! stream order, without locks. Every partition reads the whole `events`
+//! stream from its own checkpoint.
+//!
+//! One task per node runs all the partitions it owns (rather than one task
+//! per partition, as DESIGN.md first said): it reads the stream once, from
+//! the lowest checkpoint it holds, and gives each event to the partitions that
+//! have not yet seen it, so a node reads each event once however many
+//! partitions it owns. Each partition still commits on its own (see
+//! [`partition`]), atomically, fenced by its lease.
+//!
+//! Leases: each node registers itself with a heartbeat, takes at most its fair
+//! share (`ceil(P / live nodes)`) of the free partitions, and gives back what
+//! is over its share, so a second node gets half the work within a lease
+//! period and takes all of it over when the first one's leases expire.
+
+mod index;
+pub mod partition;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamReadOptions, StreamReadReply};
+use redis::{AsyncCommands, RedisResult};
+use serde_json::Value;
+use tellify_handlers::{Event, Handler, Output, derive};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{partition_of, stored_event};
+use crate::catalog;
+use crate::state::AppState;
+use index::Index;
+use partition::{Partition, Slot};
+
+/// Timings of the dispatcher; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a lease lasts without renewal; a dead node's partitions are
+    /// taken over after this. Renewed every third of it.
+    pub lease_ttl: Duration,
+    /// How often time-based handlers (heartbeat, windows) are ticked.
+    pub tick_every: Duration,
+    /// Full reload of handler configs, besides the pub/sub signal.
+    pub reload_every: Duration,
+    /// Events read per batch (one commit per partition per batch).
+    pub batch: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lease_ttl: Duration::from_secs(10),
+            tick_every: Duration::from_secs(1),
+            reload_every: Duration::from_secs(30),
+            batch: 1000,
+        }
+    }
+}
+
+/// A handler instance ready to run.
+pub struct Instance {
+    pub id: String,
+    pub owner: String,
+    pub revision: i64,
+    pub enabled: bool,
+    pub partition: u32,
+    pub handler: Arc<dyn Handler>,
+}
+
+pub struct Dispatcher {
+    app: AppState,
+    node: String,
+    settings: Settings,
+    read_conn: Option<MultiplexedConnection>,
+    instances: HashMap<String, Arc<Instance>>,
+    partitions: BTreeMap<u32, Partition>,
+    index: Index,
+    ticking: Vec<Arc<Instance>>,
+    reload_wanted: Arc<AtomicBool>,
+    reloaded: Arc<Notify>,
+    caught_up: bool,
+    candidates: Vec<u32>,
+    /// The config version the loaded instances reflect.
+    loaded_version: i64,
+    /// The partitions owned, shared with this node's alert writer.
+    published: crate::alerts::writer::Owned,
+}
+
+const ACQUIRE: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1 end
+return 0
+";
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+";
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// The millisecond time in a stream id (`1700000000000-3` → 1700000000000).
+pub fn id_millis(id: &str) -> i64 {
+    id.split('-')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Stream ids compare as (milliseconds, sequence).
+fn id_key(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+fn now_millis() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl Dispatcher {
+    pub fn new(app: AppState, settings: Settings) -> Self {
+        Dispatcher {
+            node: crate::auth::secrets::new_secret("node-"),
+            app,
+            settings,
+            read_conn: None,
+            instances: HashMap::new(),
+            partitions: BTreeMap::new(),
+            index: Index::default(),
+            ticking: Vec::new(),
+            reload_wanted: Arc::new(AtomicBool::new(true)),
+            reloaded: Arc::new(Notify::new()),
+            caught_up: false,
+            candidates: Vec::new(),
+            loaded_version: -1,
+            published: Default::default(),
+        }
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    /// The partitions this node owns, kept current for the alert writer.
+    pub fn owned_handle(&self) -> crate::alerts::writer::Owned {
+        self.published.clone()
+    }
+
+    /// Partitions this node owns now.
+    pub fn owned(&self) -> Vec<u32> {
+        self.partitions.keys().copied().collect()
+    }
+
+    /// Run until `shutdown`, then commit and give the leases back.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        self.spawn_reload_listener(shutdown.clone());
+        let lease_every = self.settings.lease_ttl / 3;
+        let mut next_lease = Instant::now();
+        let mut next_tick = Instant::now() + self.settings.tick_every;
+        let mut next_reload = Instant::now() + self.settings.reload_every;
+        while !shutdown.is_cancelled() {
+            let now = Instant::now();
+            if self.reload_wanted.swap(false, Ordering::AcqRel) || now >= next_reload {
+                if let Err(e) = self.reload().await {
+                    tracing::warn!(error = %e, "reloading handler configs failed; keeping the ones loaded");
+                }
+                next_reload = now + self.settings.reload_every;
+            }
+            if now >= next_lease {
+                if let Err(e) = self.manage_leases().await {
+                    tracing::warn!(error = %e, "managing partition leases failed");
+                }
+                next_lease = now + lease_every;
+            }
+            if now >= next_tick {
+                if self.caught_up
+                    && let Err(e) = self.tick(now_millis()).await
+                {
+                    tracing::warn!(error = %e, "ticking handlers failed");
+                }
+                next_tick = now + self.settings.tick_every;
+            }
+            let until = next_lease.min(next_tick).min(next_reload);
+            let block = until
+                .saturating_duration_since(Instant::now())
+                .clamp(Duration::from_millis(1), Duration::from_millis(250));
+            tokio::select! {
+                r = self.step(block) => {
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "dispatching failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+                () = shutdown.cancelled() => {}
+            }
+        }
+        self.release_all().await;
+    }
+
+    /// Listen for "configs changed" and ask the loop to reload.
+    fn spawn_reload_listener(&self, shutdown: CancellationToken) {
+        let client = self.app.broker.client().clone();
+        let channel = self.app.broker.configs_channel();
+        let wanted = self.reload_wanted.clone();
+        let notify = self.reloaded.clone();
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            while !shutdown.is_cancelled() {
+                let pubsub = async {
+                    let mut ps = client.get_async_pubsub().await?;
+                    ps.subscribe(&channel).await?;
+                    // A change may have happened while we were not listening.
+                    wanted.store(true, Ordering::Release);
+                    let mut messages = ps.into_on_message();
+                    while messages.next().await.is_some() {
+                        wanted.store(true, Ordering::Release);
+                        notify.notify_one();
+                    }
+                    RedisResult::Ok(())
+                };
+                tokio::select! {
+                    r = pubsub => if let Err(e) = r {
+                        tracing::debug!(error = %e, "config listener lost Redis");
+                    },
+                    () = shutdown.cancelled() => return,
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// Load every handler instance from MongoDB, reusing the compiled ones
+    /// whose parameters did not change, and forget the state of the deleted.
+    pub async fn reload(&mut self) -> anyhow::Result<()> {
+        let version: Option<i64> = self
+            .app
+            .broker
+            .conn()
+            .get(self.app.broker.configs_version_key())
+            .await?;
+        let docs = self.app.store.all_handlers().await?;
+        self.loaded_version = version.unwrap_or(0);
+        let partitions = self.app.config.partitions;
+        let mut next = HashMap::with_capacity(docs.len());
+        for doc in docs {
+            let handler = match self.instances.get(&doc.id) {
+                Some(old) if old.revision == doc.revision => old.handler.clone(),
+                _ => match catalog::compile_stored(&doc.kind, &doc.params) {
+                    Some(h) => Arc::from(h),
+                    None => {
+                        tracing::warn!(handler = %doc.id, "stored parameters no longer compile; instance skipped");
+                        continue;
+                    }
+                },
+            };
+            let inst = Instance {
+                partition: partition_of(&doc.id, partitions),
+                id: doc.id.clone(),
+                owner: doc.owner,
+                revision: doc.revision,
+                enabled: doc.enabled,
+                handler,
+            };
+            next.insert(doc.id, Arc::new(inst));
+        }
+        self.instances = next;
+        for part in self.partitions.values_mut() {
+            let gone: Vec<String> = part
+                .slots
+                .keys()
+                .filter(|id| !self.instances.contains_key(*id))
+                .cloned()
+                .collect();
+            for id in gone {
+                part.forget(&id);
+            }
+        }
+        self.rebuild_index();
+        Ok(())
+    }
+
+    fn rebuild_index(&mut self) {
+        if let Ok(mut owned) = self.published.write() {
+            *owned = self.partitions.keys().copied().collect();
+        }
+        let mine: Vec<Arc<Instance>> = self
+            .instances
+            .values()
+            .filter(|i| i.enabled && self.partitions.contains_key(&i.partition))
+            .cloned()
+            .collect();
+        self.ticking = mine.iter().filter(|i| i.handler.ticks()).cloned().collect();
+        self.index = Index::build(mine);
+    }
+
+    /// Register this node, renew its leases, give back what is over its fair
+    /// share and take free partitions up to it.
+    pub async fn manage_leases(&mut self) -> anyhow::Result<()> {
+        let broker = self.app.broker.clone();
+        let mut conn = broker.conn();
+        let ttl = self.settings.lease_ttl.as_millis() as i64;
+        let now = now_millis();
+        let nodes_key = broker.key("nodes");
+        let (live,): (u32,) = redis::pipe()
+            .zadd(&nodes_key, &self.node, now)
+            .ignore()
+            .zrembyscore(&nodes_key, "-inf", now - ttl)
+            .ignore()
+            .zcard(&nodes_key)
+            .query_async(&mut conn)
+            .await?;
+        let total = self.app.config.partitions;
+        let fair = total.div_ceil(live.max(1)) as usize;
+        let mut changed = false;
+
+        let renew = redis::Script::new(RENEW);
+        for p in self.owned() {
+            let ok: i64 = renew
+                .key(broker.lease_key(p))
+                .arg(&self.node)
+                .arg(ttl)
+                .invoke_async(&mut conn)
+                .await?;
+            if ok == 0 {
+                tracing::warn!(
+                    partition = p,
+                    "lease lost; another node owns the partition now"
+                );
+                self.partitions.remove(&p);
+                changed = true;
+            }
+        }
+        let release = redis::Script::new(RELEASE);
+        while self.partitions.len() > fair {
+            let Some((&p, _)) = self.partitions.last_key_value() else {
+                break;
+            };
+            // Nothing is pending between steps: every batch is committed.
+            self.partitions.remove(&p);
+            let _: i64 = release
+                .key(broker.lease_key(p))
+                .arg(&self.node)
+                .invoke_async(&mut conn)
+                .await?;
+            tracing::info!(partition = p, "partition handed over to balance the nodes");
+            changed = true;
+        }
+        let acquire = redis::Script::new(ACQUIRE);
+        for p in 0..total {
+            if self.partitions.len() >= fair {
+                break;
+            }
+            if self.partitions.contains_key(&p) {
+                continue;
+            }
+            let ok: i64 = acquire
+                .key(broker.lease_key(p))
+                .arg(&self.node)
+                .arg(ttl)
+                .invoke_async(&mut conn)
+                .await?;
+            if ok == 1 {
+                let part = self.load_partition(p).await?;
+                tracing::info!(partition = p, checkpoint = %part.checkpoint, node = %self.node, "partition acquired");
+                self.partitions.insert(p, part);
+                changed = true;
+            }
+        }
+        if changed {
+            self.rebuild_index();
+            self.caught_up = false;
+        }
+        Ok(())
+    }
+
+    /// Read a partition's checkpoint and states from Redis.
+    async fn load_partition(&self, p: u32) -> RedisResult<Partition> {
+        let broker = &self.app.broker;
+        let mut conn = broker.conn();
+        let checkpoint: Option<String> = conn.get(broker.checkpoint_key(p)).await?;
+        let raw: HashMap<String, String> = conn.hgetall(broker.state_key(p)).await?;
+        let slots = raw
+            .into_iter()
+            .filter_map(|(id, json)| {
+                let v: Value = serde_json::from_str(&json).ok()?;
+                Some((
+                    id,
+                    Slot {
+                        revision: v.get("rev")?.as_i64()?,
+                        state: v.get("state").cloned().unwrap_or(Value::Null),
+                    },
+                ))
+            })
+            .collect();
+        Ok(Partition::new(
+            p,
+            checkpoint.unwrap_or_else(|| "0-0".to_owned()),
+            slots,
+        ))
+    }
+
+    async fn read_conn(&mut self) -> RedisResult<MultiplexedConnection> {
+        if let Some(c) = &self.read_conn {
+            return Ok(c.clone());
+        }
+        // A connection of its own: a blocking XREAD must not hold up the
+        // shared one.
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        let c = self
+            .app
+            .broker
+            .client()
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        self.read_conn = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Read one batch of events (waiting up to `block` for one) and run it
+    /// through the owned partitions; returns how many events were read.
+    pub async fn step(&mut self, block: Duration) -> anyhow::Result<usize> {
+        let Some(from) = self
+            .partitions
+            .values()
+            .map(|p| p.checkpoint.clone())
+            .min_by_key(|c| id_key(c))
+        else {
+            tokio::time::sleep(block).await;
+            return Ok(0);
+        };
+        let mut conn = self.read_conn().await?;
+        let options = StreamReadOptions::default()
+            .count(self.settings.batch)
+            .block(block.as_millis().max(1) as usize);
+        let reply: Option<StreamReadReply> = match conn
+            .xread_options(&[self.app.broker.events_key()], &[from.as_str()], &options)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                self.read_conn = None;
+                return Err(e.into());
+            }
+        };
+        let entries = reply
+            .and_then(|r| r.keys.into_iter().next())
+            .map(|k| k.ids)
+            .unwrap_or_default();
+        let n = entries.len();
+        self.caught_up = n < self.settings.batch;
+        if n > 0 {
+            // Configs changed before these events were accepted must apply.
+            let version: Option<i64> = self
+                .app
+                .broker
+                .conn()
+                .get(self.app.broker.configs_version_key())
+                .await?;
+            if version.unwrap_or(0) != self.loaded_version
+                && let Err(e) = self.reload().await
+            {
+                tracing::warn!(error = %e, "reloading handler configs failed; running the ones loaded");
+            }
+        }
+        let mut newest = None;
+        for entry in entries {
+            let Some(stored) = stored_event(entry) else {
+                continue;
+            };
+            self.process(&stored.id, &stored.json);
+            newest = Some(stored.id);
+        }
+        if let Some(newest) = &newest {
+            for part in self.partitions.values_mut() {
+                if id_key(&part.checkpoint) < id_key(newest) {
+                    part.advance(newest);
+                }
+            }
+        }
+        self.commit().await?;
+        if let Some(newest) = newest {
+            let m = &self.app.metrics;
+            let newest_ms = id_millis(&newest);
+            for part in self.partitions.values() {
+                let lag = (now_millis() - newest_ms).max(0);
+                m.dispatcher_lag_ms
+                    .get_or_create(&crate::metrics::PartitionLabel { partition: part.id })
+                    .set(if self.caught_up { 0 } else { lag } as i64);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Run one event through every owned partition that has not seen it.
+    fn process(&mut self, id: &str, json: &str) {
+        let Ok(Value::Object(mut event)) = serde_json::from_str::<Value>(json) else {
+            tracing::warn!(event = id, "unreadable event skipped");
+            return;
+        };
+        event.insert(
+            tellify_handlers::derive::EVENT_ID_FIELD.to_owned(),
+            Value::String(id.to_owned()),
+        );
+        let now = id_millis(id);
+        let key = id_key(id);
+        let metrics = self.app.metrics.clone();
+        metrics.events_dispatched.inc();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        self.index.candidates(&event, &mut candidates);
+        let mut evaluated = 0;
+        for &pos in &candidates {
+            let inst = self.index.instances[pos as usize].clone();
+            let Some(part) = self.partitions.get_mut(&inst.partition) else {
+                continue;
+            };
+            if id_key(&part.checkpoint) >= key {
+                continue;
+            }
+            let state = part.slot(&inst.id, inst.revision);
+            let Some(outputs) = inst.handler.handle(state, &event, now) else {
+                continue;
+            };
+            evaluated += 1;
+            part.mark_dirty(&inst.id);
+            for output in outputs {
+                record(part, &inst, output, now, Some((id, json)), &event);
+            }
+        }
+        metrics.handler_evaluations.inc_by(evaluated);
+        self.candidates = candidates;
+    }
+
+    /// Tick the time-based instances of every owned partition.
+    pub async fn tick(&mut self, now: i64) -> anyhow::Result<()> {
+        let empty = Event::new();
+        for inst in self.ticking.clone() {
+            let Some(part) = self.partitions.get_mut(&inst.partition) else {
+                continue;
+            };
+            let state = part.slot(&inst.id, inst.revision);
+            if let Some(outputs) = inst.handler.tick(state, now) {
+                part.mark_dirty(&inst.id);
+                for output in outputs {
+                    record(part, &inst, output, now, None, &empty);
+                }
+            }
+        }
+        self.commit().await
+    }
+
+    /// Commit every partition with changes. A commit refused for a lost lease
+    /// drops the partition; a failed round trip drops them all (we cannot know
+    /// what landed), and they are loaded again from Redis on the next lease
+    /// round, which replays from whatever checkpoint did land.
+    async fn commit(&mut self) -> anyhow::Result<()> {
+        let changed: Vec<u32> = self
+            .partitions
+            .values()
+            .filter(|p| p.has_changes())
+            .map(|p| p.id)
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for p in &changed {
+            if let Some(part) = self.partitions.get(p) {
+                part.add_commit(&mut pipe, &self.app.broker, &self.node);
+            }
+        }
+        let results: RedisResult<Vec<i64>> = pipe.query_async(&mut self.app.broker.conn()).await;
+        let results = match results {
+            Ok(r) => r,
+            Err(e) => {
+                self.partitions.clear();
+                self.rebuild_index();
+                return Err(anyhow::Error::from(e)
+                    .context("committing partitions; reloading them from Redis"));
+            }
+        };
+        let mut lost = false;
+        for (p, ok) in changed.iter().zip(results) {
+            if ok == 1 {
+                if let Some(part) = self.partitions.get_mut(p) {
+                    let done = part.committed();
+                    self.app.metrics.alerts_fired.inc_by(done.fired);
+                    self.app.metrics.alerts_resolved.inc_by(done.resolved);
+                }
+            } else {
+                tracing::warn!(partition = p, "commit refused: the lease is lost");
+                self.partitions.remove(p);
+                lost = true;
+            }
+        }
+        if lost {
+            self.rebuild_index();
+        }
+        Ok(())
+    }
+
+    /// Shut down: everything is committed after each step; give the leases
+    /// back so another node takes over at once.
+    async fn release_all(&mut self) {
+        let release = redis::Script::new(RELEASE);
+        let mut conn = self.app.broker.conn();
+        for p in self.owned() {
+            let r: RedisResult<i64> = release
+                .key(self.app.broker.lease_key(p))
+                .arg(&self.node)
+                .invoke_async(&mut conn)
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(partition = p, error = %e, "could not release a lease; it will expire");
+            }
+        }
+        let _: RedisResult<()> = conn.zrem(self.app.broker.key("nodes"), &self.node).await;
+        self.partitions.clear();
+        self.rebuild_index();
+    }
+}
+
+/// Record an output of `inst` in its partition: alert transitions to the
+/// outbox, derived events (marked with their origin) to the stream.
+fn record(
+    part: &mut Partition,
+    inst: &Instance,
+    output: Output,
+    now: i64,
+    event: Option<(&str, &str)>,
+    parent: &Event,
+) {
+    match output {
+        Output::Emit { event: emitted } => {
+            if let Some(mut derived) = derive(parent, emitted, &inst.id) {
+                let at = jiff::Timestamp::from_millisecond(now)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                derived.insert("received_at".to_owned(), Value::String(at));
+                if let Ok(json) = serde_json::to_string(&derived) {
+                    part.emit(json);
+                }
+            }
+        }
+        other => part.record(&inst.id, &inst.owner, other, now, event),
+    }
+}
