@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use jsonschema::Validator;
 use serde_json::Value;
-use tellify_handlers::{Handler, HandlerType, handler_type, handler_types};
+use tellify_handlers::{Handler, handler_type, handler_types};
 
 use crate::error::Problem;
 
@@ -26,10 +26,7 @@ static VALIDATORS: LazyLock<HashMap<&'static str, Validator>> = LazyLock::new(||
 
 /// Check `params` for the type named `kind` and compile them. Problems carry
 /// JSON pointers into the whole request body (so `/params/levels/0/value`).
-pub fn compile(
-    kind: &str,
-    params: &Value,
-) -> Result<(&'static dyn HandlerType, Box<dyn Handler>), Vec<Problem>> {
+pub fn compile(kind: &str, params: &Value) -> Result<Box<dyn Handler>, Vec<Problem>> {
     let Some(t) = handler_type(kind) else {
         let names: Vec<&str> = handler_types().iter().map(|t| t.name()).collect();
         return Err(vec![Problem::at_pointer(
@@ -47,7 +44,7 @@ pub fn compile(
         }
     }
     match t.compile(params) {
-        Ok(h) => Ok((t, h)),
+        Ok(h) => Ok(h),
         Err(errors) => Err(errors
             .into_iter()
             .map(|e| Problem::at_pointer(format!("/params{}", e.pointer), e.message))

@@ -82,6 +82,11 @@ pub struct Config {
     #[arg(long, env = "TELLIFY_CONFIG_RELOAD", default_value = "30s", value_parser = parse_duration)]
     pub config_reload: Duration,
 
+    /// How long processed events stay in the stream (for the events page);
+    /// nothing is trimmed that a partition has not processed yet.
+    #[arg(long, env = "TELLIFY_EVENTS_RETENTION", default_value = "15m", value_parser = parse_duration)]
+    pub events_retention: Duration,
+
     /// Largest accepted event, serialized as JSON, in bytes.
     #[arg(long, env = "TELLIFY_MAX_EVENT_BYTES", default_value_t = 64 * 1024)]
     pub max_event_bytes: usize,

@@ -379,6 +379,46 @@ impl Dispatcher {
             self.rebuild_index();
             self.caught_up = false;
         }
+        // One node trims: the owner of partition 0.
+        if self.partitions.contains_key(&0) {
+            self.trim().await?;
+        }
+        Ok(())
+    }
+
+    /// Trim the events stream below the lowest checkpoint of all partitions
+    /// and the retention time, whichever is older.
+    async fn trim(&self) -> RedisResult<()> {
+        let broker = &self.app.broker;
+        let mut conn = broker.conn();
+        let keys: Vec<String> = (0..self.app.config.partitions)
+            .map(|p| broker.checkpoint_key(p))
+            .collect();
+        let checkpoints: Vec<Option<String>> =
+            redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+        let Some(lowest) = checkpoints
+            .iter()
+            .map(|c| c.as_deref().map(id_key))
+            .collect::<Option<Vec<_>>>()
+            .and_then(|v| v.into_iter().min())
+        else {
+            return Ok(()); // a partition has processed nothing yet
+        };
+        let retention = self.app.config.events_retention.as_millis() as u64;
+        let keep_from = (now_millis() as u64).saturating_sub(retention);
+        let min_id = if lowest.0 < keep_from {
+            format!("{}-{}", lowest.0, lowest.1)
+        } else {
+            format!("{keep_from}-0")
+        };
+        // MINID keeps entries >= min_id: the lowest checkpoint itself stays,
+        // which is harmless (it is read as the start of the next range).
+        let _: i64 = redis::cmd("XTRIM")
+            .arg(broker.events_key())
+            .arg("MINID")
+            .arg(&min_id)
+            .query_async(&mut conn)
+            .await?;
         Ok(())
     }
 
@@ -496,7 +536,7 @@ impl Dispatcher {
                 let lag = (now_millis() - newest_ms).max(0);
                 m.dispatcher_lag_ms
                     .get_or_create(&crate::metrics::PartitionLabel { partition: part.id })
-                    .set(if self.caught_up { 0 } else { lag } as i64);
+                    .set(if self.caught_up { 0 } else { lag });
             }
         }
         Ok(n)

@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API against real services. One binary for
 //! the whole suite, so it links once.
 
+mod handlers_api;
 mod helpers;
 
 mod auth;

@@ -294,7 +294,8 @@ fn count_events(from: usize, to: usize, lanes: usize) -> Value {
 /// event is counted exactly once.
 #[tokio::test]
 async fn exactly_once_across_a_crash() {
-    let config = test_config(&unique("t"));
+    let mut config = test_config(&unique("t"));
+    config.events_retention = Duration::ZERO;
     let app = TestApp::spawn_with(config.clone()).await;
     let ann = app.create_user("ann").await;
     let lanes = 6;
@@ -314,6 +315,16 @@ async fn exactly_once_across_a_crash() {
     app.post(&ann, count_events(1000, 1500, lanes)).await;
     posted += 500;
     wait_count(&app, &ann, posted).await;
+    // Processed by every partition and past the retention: trimmed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.stream_len().await > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream is trimmed once processed: {}",
+            app.stream_len().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Two nodes split the partitions and count like one; when one dies, the
