@@ -125,8 +125,11 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<AdminCredent
         return Ok(None);
     }
     let config = &state.config;
-    let password = config
-        .admin_password
+    // An empty value (docker-compose passes unset variables as "") means
+    // "not given".
+    let chosen_password = config.admin_password.clone().filter(|p| !p.is_empty());
+    let chosen_token = config.admin_token.clone().filter(|t| !t.is_empty());
+    let password = chosen_password
         .clone()
         .unwrap_or_else(|| secrets::new_secret(""));
     let password_hash = secrets::hash_password(&password)?;
@@ -146,13 +149,13 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<AdminCredent
         "admin",
         "first start",
         Scope::ALL.to_vec(),
-        config.admin_token.clone(),
+        chosen_token.clone(),
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating the admin token: {e}"))?;
     Ok(Some(AdminCredentials {
-        password: config.admin_password.is_none().then_some(password),
-        token: config.admin_token.is_none().then_some(token.secret),
+        password: chosen_password.is_none().then_some(password),
+        token: chosen_token.is_none().then_some(token.secret),
     }))
 }
 

@@ -175,7 +175,11 @@ impl AlertWriter {
             return Ok(0);
         }
         let n = batch.len();
-        self.apply(&batch).await?;
+        if let Err(e) = self.apply(&batch).await {
+            // The entries stay unacknowledged: read them again first.
+            self.recovered.clear();
+            return Err(e);
+        }
         // Acknowledge and drop what is applied.
         let mut pipe = redis::pipe();
         let mut per_key: HashMap<&str, Vec<&str>> = HashMap::new();

@@ -479,6 +479,10 @@ impl Dispatcher {
             tokio::time::sleep(block).await;
             return Ok(0);
         };
+        if self.loaded_version < 0 {
+            // Never run events without the configs: they would go by unseen.
+            self.reload().await?;
+        }
         let mut conn = self.read_conn().await?;
         let options = StreamReadOptions::default()
             .count(self.settings.batch)

@@ -379,8 +379,9 @@ async fn first_start_creates_the_admin_once() {
     assert!(again.first_start.is_none(), "no second admin");
     drop(again);
 
+    // Empty values (as docker-compose passes unset variables) mean "not given".
     let mut fresh = crate::helpers::test_config(&crate::helpers::unique("t"));
-    fresh.admin_password = None;
+    fresh.admin_password = Some(String::new());
     fresh.admin_token = None;
     let first = tellify_server::Application::build(fresh)
         .await
