@@ -167,10 +167,12 @@ impl AlertWriter {
                 }
             }
         }
-        if !blocking && batch.is_empty() {
-            // Nothing was pending for that partition.
-            if let Some(&p) = owned.iter().find(|p| !self.recovered.contains(p)) {
-                self.recovered.insert(p);
+        if batch.is_empty() {
+            if !blocking {
+                // Nothing was pending for that partition.
+                if let Some(&p) = owned.iter().find(|p| !self.recovered.contains(p)) {
+                    self.recovered.insert(p);
+                }
             }
             return Ok(0);
         }

@@ -34,8 +34,15 @@ impl Store {
         self.db.collection("handlers")
     }
 
+    /// Insert a new instance. Its id is fresh, so a duplicate key can only
+    /// be the driver's own retry of an insert that had landed (seen with a
+    /// slow server): that is success.
     pub async fn insert_handler(&self, h: &HandlerDoc) -> mongodb::error::Result<()> {
-        self.handlers().insert_one(h).await.map(|_| ())
+        match self.handlers().insert_one(h).await {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_duplicate(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// One of `owner`'s instances.
