@@ -8,6 +8,9 @@
 #
 #   scripts/bench.sh                 # the whole run, about 5 minutes
 #   BENCH_SECONDS=5 scripts/bench.sh # shorter ingest and latency runs
+#   BENCH_PERF="ingest-1 dispatch-10k" scripts/bench.sh
+#                                    # also `perf record -g` the server during
+#                                    # those steps: target/bench/perf-STEP.data
 #
 # Scenarios, in order:
 #   1. ingest: the bare axum + XADD baseline, then Tellify, one event per
@@ -115,9 +118,18 @@ step() {
   local before=() t0 t1 i=0 rc=0
   for p in "${pids[@]}"; do before+=("$(cpu_ticks "${p#*:}")"); done
   log "step $name: $*"
+  local perf_pid=""
+  if [[ " ${BENCH_PERF:-} " == *" $name "* ]] && [ -n "${TELLIFY_PID:-}" ] && command -v perf >/dev/null; then
+    perf record -q -g -p "$TELLIFY_PID" -o "$OUT/perf-$name.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   t0=$(date +%s.%N)
   "$LOAD" --json "$@" > "$OUT/$name.json.tmp" || rc=$?
   t1=$(date +%s.%N)
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true
+    log "  profile: perf report -i $OUT/perf-$name.data --no-children"
+  fi
   if [ "$rc" = 0 ]; then mv "$OUT/$name.json.tmp" "$OUT/$name.json"; else
     log "step $name failed (exit $rc)"; rm -f "$OUT/$name.json.tmp"; fi
   local tck; tck=$(getconf CLK_TCK)
