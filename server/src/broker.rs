@@ -21,6 +21,9 @@ pub struct StoredEvent {
     pub json: String,
 }
 
+/// Config changes kept in their stream; a node further behind reloads all.
+pub const CONFIG_CHANGES_KEPT: usize = 100_000;
+
 /// The field of a stream entry that holds the event as JSON.
 pub const EVENT_FIELD: &str = "e";
 
@@ -169,20 +172,29 @@ impl Broker {
         self.key(&format!("live:{user}"))
     }
 
-    /// The counter of handler config changes.
-    pub fn configs_version_key(&self) -> String {
-        self.key("configs:version")
+    /// The stream of handler config changes: one entry (`h` = instance id)
+    /// per created, edited or deleted instance.
+    pub fn config_changes_key(&self) -> String {
+        self.key("configs:changes")
     }
 
-    /// Tell every node that handler configs changed: bump the version (a
-    /// dispatcher checks it after every read, so an event posted after the
-    /// change was answered is run with the new configs) and publish (so idle
-    /// nodes reload too). Best effort: nodes also reload periodically.
-    pub async fn signal_configs_changed(&self) {
+    /// Tell every node that a handler instance changed: append it to the
+    /// changes stream (a dispatcher reads the stream after every read of
+    /// events, so an event posted after the change was answered runs with the
+    /// new config) and publish (so idle nodes pick it up too). Best effort:
+    /// nodes also reload everything periodically.
+    pub async fn signal_config_changed(&self, handler_id: &str) {
         let r: RedisResult<()> = redis::pipe()
-            .incr(self.configs_version_key(), 1)
+            .cmd("XADD")
+            .arg(self.config_changes_key())
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(CONFIG_CHANGES_KEPT)
+            .arg("*")
+            .arg("h")
+            .arg(handler_id)
             .ignore()
-            .publish(self.configs_channel(), "changed")
+            .publish(self.configs_channel(), handler_id)
             .ignore()
             .query_async(&mut self.conn())
             .await;

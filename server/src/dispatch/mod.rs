@@ -27,16 +27,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use redis::streams::{StreamReadOptions, StreamReadReply};
+use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, RedisResult};
 use serde_json::Value;
 use tellify_handlers::{Event, Handler, Output, derive};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{partition_of, stored_event};
+use crate::broker::{CONFIG_CHANGES_KEPT, partition_of, stored_event};
 use crate::catalog;
 use crate::state::AppState;
+use crate::store::HandlerDoc;
 use index::Index;
 use partition::{Partition, Slot};
 
@@ -88,8 +89,8 @@ pub struct Dispatcher {
     reloaded: Arc<Notify>,
     caught_up: bool,
     candidates: Vec<u32>,
-    /// The config version the loaded instances reflect.
-    loaded_version: i64,
+    /// The last config change applied (`None`: nothing loaded yet).
+    changes_seen: Option<String>,
     /// The partitions owned, shared with this node's alert writer.
     published: crate::alerts::writer::Owned,
 }
@@ -141,7 +142,7 @@ impl Dispatcher {
             reloaded: Arc::new(Notify::new()),
             caught_up: false,
             candidates: Vec::new(),
-            loaded_version: -1,
+            changes_seen: None,
             published: Default::default(),
         }
     }
@@ -169,11 +170,15 @@ impl Dispatcher {
         let mut next_reload = Instant::now() + self.settings.reload_every;
         while !shutdown.is_cancelled() {
             let now = Instant::now();
-            if self.reload_wanted.swap(false, Ordering::AcqRel) || now >= next_reload {
+            if now >= next_reload || self.changes_seen.is_none() {
                 if let Err(e) = self.reload().await {
                     tracing::warn!(error = %e, "reloading handler configs failed; keeping the ones loaded");
                 }
                 next_reload = now + self.settings.reload_every;
+            } else if self.reload_wanted.swap(false, Ordering::AcqRel)
+                && let Err(e) = self.apply_changes().await
+            {
+                tracing::warn!(error = %e, "applying config changes failed; keeping the ones loaded");
             }
             if now >= next_lease {
                 if let Err(e) = self.manage_leases().await {
@@ -241,38 +246,114 @@ impl Dispatcher {
     /// Load every handler instance from MongoDB, reusing the compiled ones
     /// whose parameters did not change, and forget the state of the deleted.
     pub async fn reload(&mut self) -> anyhow::Result<()> {
-        let version: Option<i64> = self
-            .app
-            .broker
+        let broker = self.app.broker.clone();
+        // Where the changes stream is now: later changes are applied on top.
+        let last: StreamRangeReply = broker
             .conn()
-            .get(self.app.broker.configs_version_key())
+            .xrevrange_count(broker.config_changes_key(), "+", "-", 1)
             .await?;
+        let cursor = last
+            .ids
+            .first()
+            .map(|e| e.id.clone())
+            .unwrap_or_else(|| "0-0".to_owned());
         let docs = self.app.store.all_handlers().await?;
-        self.loaded_version = version.unwrap_or(0);
-        let partitions = self.app.config.partitions;
         let mut next = HashMap::with_capacity(docs.len());
         for doc in docs {
-            let handler = match self.instances.get(&doc.id) {
-                Some(old) if old.revision == doc.revision => old.handler.clone(),
-                _ => match catalog::compile_stored(&doc.kind, &doc.params) {
-                    Some(h) => Arc::from(h),
-                    None => {
-                        tracing::warn!(handler = %doc.id, "stored parameters no longer compile; instance skipped");
-                        continue;
-                    }
-                },
-            };
-            let inst = Instance {
-                partition: partition_of(&doc.id, partitions),
-                id: doc.id.clone(),
-                owner: doc.owner,
-                revision: doc.revision,
-                enabled: doc.enabled,
-                handler,
-            };
-            next.insert(doc.id, Arc::new(inst));
+            if let Some(inst) = self.instance_of(doc) {
+                next.insert(inst.id.clone(), inst);
+            }
         }
         self.instances = next;
+        self.changes_seen = Some(cursor);
+        self.forget_deleted();
+        self.rebuild_index();
+        Ok(())
+    }
+
+    /// Apply the config changes made since the last ones applied: only the
+    /// instances named are read from MongoDB. A node too far behind (the
+    /// stream was trimmed past it) reloads everything.
+    pub async fn apply_changes(&mut self) -> anyhow::Result<()> {
+        let Some(seen) = self.changes_seen.clone() else {
+            return self.reload().await;
+        };
+        let broker = self.app.broker.clone();
+        let mut conn = broker.conn();
+        let key = broker.config_changes_key();
+        let page: StreamRangeReply = conn
+            .xrange_count(&key, format!("({seen}"), "+", 10_000)
+            .await?;
+        if page.ids.is_empty() {
+            return Ok(());
+        }
+        if page.ids.len() == 10_000 {
+            return self.reload().await;
+        }
+        if seen != "0-0" {
+            let len: usize = conn.xlen(&key).await?;
+            let first: StreamRangeReply = conn.xrange_count(&key, "-", "+", 1).await?;
+            let gap = first
+                .ids
+                .first()
+                .is_some_and(|f| id_key(&f.id) > id_key(&seen));
+            if gap && len >= CONFIG_CHANGES_KEPT {
+                return self.reload().await;
+            }
+        }
+        let mut ids: Vec<String> = page
+            .ids
+            .iter()
+            .filter_map(|e| e.get::<String>("h"))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let docs = self.app.store.handlers_by_ids(&ids).await?;
+        for id in &ids {
+            self.instances.remove(id);
+        }
+        for doc in docs {
+            let old = self.instances.get(&doc.id).cloned();
+            if let Some(inst) = self.instance_of_with(doc, old.as_deref()) {
+                self.instances.insert(inst.id.clone(), inst);
+            }
+        }
+        self.changes_seen = page.ids.last().map(|e| e.id.clone());
+        self.forget_deleted();
+        self.rebuild_index();
+        Ok(())
+    }
+
+    fn instance_of(&self, doc: HandlerDoc) -> Option<Arc<Instance>> {
+        let old = self.instances.get(&doc.id).cloned();
+        self.instance_of_with(doc, old.as_deref())
+    }
+
+    /// A runnable instance of a stored config; the compiled handler of `old`
+    /// is reused when the parameters did not change.
+    fn instance_of_with(&self, doc: HandlerDoc, old: Option<&Instance>) -> Option<Arc<Instance>> {
+        let handler = match old {
+            Some(old) if old.revision == doc.revision => old.handler.clone(),
+            _ => match catalog::compile_stored(&doc.kind, &doc.params) {
+                Some(h) => Arc::from(h),
+                None => {
+                    tracing::warn!(handler = %doc.id, "stored parameters no longer compile; instance skipped");
+                    return None;
+                }
+            },
+        };
+        Some(Arc::new(Instance {
+            partition: partition_of(&doc.id, self.app.config.partitions),
+            id: doc.id,
+            owner: doc.owner,
+            revision: doc.revision,
+            enabled: doc.enabled,
+            handler,
+        }))
+    }
+
+    /// Drop the state of instances that no longer exist.
+    fn forget_deleted(&mut self) {
         for part in self.partitions.values_mut() {
             let gone: Vec<String> = part
                 .slots
@@ -284,8 +365,6 @@ impl Dispatcher {
                 part.forget(&id);
             }
         }
-        self.rebuild_index();
-        Ok(())
     }
 
     fn rebuild_index(&mut self) {
@@ -479,7 +558,7 @@ impl Dispatcher {
             tokio::time::sleep(block).await;
             return Ok(0);
         };
-        if self.loaded_version < 0 {
+        if self.changes_seen.is_none() {
             // Never run events without the configs: they would go by unseen.
             self.reload().await?;
         }
@@ -505,16 +584,8 @@ impl Dispatcher {
         self.caught_up = n < self.settings.batch;
         if n > 0 {
             // Configs changed before these events were accepted must apply.
-            let version: Option<i64> = self
-                .app
-                .broker
-                .conn()
-                .get(self.app.broker.configs_version_key())
-                .await?;
-            if version.unwrap_or(0) != self.loaded_version
-                && let Err(e) = self.reload().await
-            {
-                tracing::warn!(error = %e, "reloading handler configs failed; running the ones loaded");
+            if let Err(e) = self.apply_changes().await {
+                tracing::warn!(error = %e, "applying config changes failed; running the ones loaded");
             }
         }
         let mut newest = None;

@@ -133,7 +133,7 @@ async fn create(
         updated_at: now,
     };
     state.store.insert_handler(&doc).await?;
-    state.broker.signal_configs_changed().await;
+    state.broker.signal_config_changed(&doc.id).await;
     Ok((StatusCode::CREATED, JsonOut(HandlerView::of(&doc))))
 }
 
@@ -187,7 +187,7 @@ async fn replace(
     if !state.store.replace_handler(&doc).await? {
         return Err(ApiError::NotFound);
     }
-    state.broker.signal_configs_changed().await;
+    state.broker.signal_config_changed(&doc.id).await;
     Ok(JsonOut(HandlerView::of(&doc)))
 }
 
@@ -205,6 +205,6 @@ async fn remove(
         .broker
         .forget_handler_state(&id, state.config.partitions)
         .await?;
-    state.broker.signal_configs_changed().await;
+    state.broker.signal_config_changed(&id).await;
     Ok(StatusCode::NO_CONTENT)
 }

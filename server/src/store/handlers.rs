@@ -70,6 +70,15 @@ impl Store {
         self.handlers().find(doc! {}).await?.try_collect().await
     }
 
+    /// The instances with these ids that exist.
+    pub async fn handlers_by_ids(&self, ids: &[String]) -> mongodb::error::Result<Vec<HandlerDoc>> {
+        self.handlers()
+            .find(doc! {"_id": {"$in": ids}})
+            .await?
+            .try_collect()
+            .await
+    }
+
     /// Replace one of `owner`'s instances; false when there is none.
     pub async fn replace_handler(&self, h: &HandlerDoc) -> mongodb::error::Result<bool> {
         let r = self
