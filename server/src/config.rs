@@ -87,6 +87,10 @@ pub struct Config {
     #[arg(long, env = "TELLIFY_EVENTS_RETENTION", default_value = "15m", value_parser = parse_duration)]
     pub events_retention: Duration,
 
+    /// How often due digests are looked for and sent.
+    #[arg(long, env = "TELLIFY_DIGEST_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub digest_interval: Duration,
+
     /// Largest accepted event, serialized as JSON, in bytes.
     #[arg(long, env = "TELLIFY_MAX_EVENT_BYTES", default_value_t = 64 * 1024)]
     pub max_event_bytes: usize,

@@ -5,10 +5,12 @@
 //! their own schedule. See DESIGN.md in the project's shared folder and the
 //! README for the whole picture.
 
+pub mod aggregate;
 pub mod alerts;
 pub mod auth;
 pub mod broker;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod error;

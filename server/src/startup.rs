@@ -8,15 +8,18 @@ use anyhow::Context;
 use mongodb::bson::DateTime;
 use tokio::net::TcpListener;
 
+use crate::aggregate::deliver::Deliverer;
 use crate::alerts::writer::AlertWriter;
 use crate::auth::{Scope, TokenCache, secrets};
 use crate::broker::Broker;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::dispatch::{Dispatcher, Settings};
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::state::AppState;
 use crate::store::{Store, User};
+use std::time::Duration;
 
 /// A built application, bound to its port, not yet serving.
 pub struct Application {
@@ -45,6 +48,13 @@ impl Application {
             .with_context(|| format!("preparing MongoDB at {}", redact(&config.mongodb_uri)))?;
         let broker =
             Broker::new(&config.redis_url, &config.redis_prefix).context("the Redis URL")?;
+        let deliverer = Deliverer::new(
+            config.smtp_url.as_deref(),
+            &config.smtp_from,
+            config.sms_webhook_url.as_deref(),
+            Duration::from_secs(15),
+        )
+        .context("the delivery settings (SMTP URL, SMS gateway)")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -54,6 +64,8 @@ impl Application {
             broker,
             tokens: Arc::new(TokenCache::default()),
             metrics: Arc::new(Metrics::default()),
+            clock: Clock::default(),
+            deliverer: Arc::new(deliverer),
         };
         let first_start = bootstrap_admin(&state).await?;
         Ok(Application {
@@ -97,6 +109,10 @@ impl Application {
         // simulated crash), rather than leave them running.
         let mut dispatching = AbortOnDrop(tokio::spawn(dispatcher.run(stop.clone())));
         let mut writing = AbortOnDrop(tokio::spawn(writer.run(stop.clone())));
+        let mut aggregating = AbortOnDrop(tokio::spawn(aggregate_loop(
+            self.state.clone(),
+            stop.clone(),
+        )));
         let app = routes::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "tellify listening");
         let served = axum::serve(self.listener, app)
@@ -106,7 +122,22 @@ impl Application {
         stop.cancel();
         let _ = (&mut dispatching.0).await;
         let _ = (&mut writing.0).await;
+        let _ = (&mut aggregating.0).await;
         served
+    }
+}
+
+/// Send due digests every `--digest-interval` (1 s: a digest goes within a
+/// second of its due time).
+async fn aggregate_loop(state: AppState, stop: tokio_util::sync::CancellationToken) {
+    while !stop.is_cancelled() {
+        if let Err(e) = crate::aggregate::queue::run_due(&state, state.clock.now(), None).await {
+            tracing::warn!(error = format!("{e:#}"), "sending due digests failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(state.config.digest_interval) => {}
+            () = stop.cancelled() => {}
+        }
     }
 }
 
@@ -132,7 +163,7 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<AdminCredent
     let password = chosen_password
         .clone()
         .unwrap_or_else(|| secrets::new_secret(""));
-    let password_hash = secrets::hash_password(&password)?;
+    let password_hash = secrets::hash_password_off(password.clone()).await?;
     let admin = User {
         name: "admin".to_owned(),
         email: "admin@localhost".to_owned(),

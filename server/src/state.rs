@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::aggregate::deliver::Deliverer;
 use crate::auth::TokenCache;
 use crate::broker::Broker;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -19,4 +21,8 @@ pub struct AppState {
     /// Token lookups, so ingest need not ask MongoDB per request.
     pub tokens: Arc<TokenCache>,
     pub metrics: Arc<Metrics>,
+    /// The aggregator's time (tests move it).
+    pub clock: Clock,
+    /// Email, SMS and webhook delivery.
+    pub deliverer: Arc<Deliverer>,
 }

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::{alert_id, view};
+use crate::aggregate::queue::{Cache, Change, enqueue};
 use crate::state::AppState;
 use crate::store::{AlertDoc, HISTORY_LEN, HistoryEntry};
 
@@ -203,6 +204,9 @@ impl AlertWriter {
     async fn apply(&self, batch: &[(String, String, Entry)]) -> anyhow::Result<()> {
         let store = &self.app.store;
         let mut alerts: HashMap<String, Option<AlertDoc>> = HashMap::new();
+        let mut changes: HashMap<String, Change> = HashMap::new();
+        let mut cache = Cache::default();
+        let now = self.app.clock.now();
         let mut order: Vec<String> = Vec::new();
         for (_, entry_id, e) in batch {
             let id = alert_id(&e.handler, &e.key);
@@ -212,13 +216,29 @@ impl AlertWriter {
                 order.push(id.clone());
             }
             let slot = alerts.get_mut(&id).expect("inserted above");
-            fold(slot, &id, &padded(entry_id), e);
+            // Several changes in one batch: people hear of the strongest.
+            if let Some(c) = fold(slot, &id, &padded(entry_id), e) {
+                let old = changes.get(&id).copied();
+                changes.insert(
+                    id.clone(),
+                    if old == Some(Change::Fired) && c != Change::Resolved {
+                        Change::Fired
+                    } else {
+                        c
+                    },
+                );
+            }
         }
         let mut conn = self.app.broker.conn();
         for id in order {
             let Some(Some(doc)) = alerts.get(&id) else {
                 continue;
             };
+            // Queue the notice first: if we crash before the save, the replay
+            // queues it again (harmlessly); the other way round it would be lost.
+            if let Some(&change) = changes.get(&id) {
+                enqueue(&self.app, doc, change, now, &mut cache).await?;
+            }
             store.save_alert(doc).await?;
             self.app.metrics.alert_writes.inc();
             let message = json!({"type": "alert", "alert": view(doc, false)}).to_string();
@@ -234,10 +254,12 @@ impl AlertWriter {
 }
 
 /// Apply one entry to an alert (absent when new).
-fn fold(slot: &mut Option<AlertDoc>, id: &str, applied: &str, e: &Entry) {
+/// Returns what changed for people (a repeat changes nothing they are told).
+fn fold(slot: &mut Option<AlertDoc>, id: &str, applied: &str, e: &Entry) -> Option<Change> {
     if slot.as_ref().is_some_and(|a| a.applied.as_str() >= applied) {
-        return;
+        return None;
     }
+    let mut change = None;
     let at = DateTime::from_millis(e.at);
     let event: Value = e
         .event
@@ -289,10 +311,12 @@ fn fold(slot: &mut Option<AlertDoc>, id: &str, applied: &str, e: &Entry) {
             a.count = e.count;
             a.first_seen = at;
             push(a, "fired");
+            change = Some(Change::Fired);
         } else {
             a.count += e.count;
             if severity_changed {
                 push(a, "severity");
+                change = Some(Change::Severity);
             }
         }
         a.applied = applied.to_owned();
@@ -307,7 +331,9 @@ fn fold(slot: &mut Option<AlertDoc>, id: &str, applied: &str, e: &Entry) {
                 a.event = event;
             }
             push(a, "resolved");
+            change = Some(Change::Resolved);
         }
         a.updated_at = DateTime::now();
     }
+    change
 }

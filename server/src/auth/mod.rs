@@ -188,7 +188,7 @@ async fn by_password(state: &AppState, creds: &str) -> ApiResult<Caller> {
 }
 
 /// The user, if the password is theirs. Runs the (deliberately slow) hash
-/// check off the async threads.
+/// check on the password hasher thread.
 pub async fn check_password(
     state: &AppState,
     name: &str,
@@ -197,19 +197,10 @@ pub async fn check_password(
     let Some(user) = state.store.user(name).await? else {
         // Spend the same time as a real check, so timing does not tell which
         // user names exist.
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            secrets::verify_password(&password, &secrets::DUMMY_HASH)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        secrets::verify_password_off(password.to_owned(), secrets::DUMMY_HASH.clone()).await?;
         return Ok(None);
     };
-    let password = password.to_owned();
-    let hash = user.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let ok = secrets::verify_password_off(password.to_owned(), user.password_hash.clone()).await?;
     Ok(ok.then_some(user))
 }
 

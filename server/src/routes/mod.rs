@@ -4,6 +4,7 @@ mod alerts;
 mod events;
 mod handlers;
 mod health;
+mod notify;
 mod session;
 mod tokens;
 pub use tokens::issue_token;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::router())
         .merge(handlers::router())
         .merge(alerts::router())
+        .merge(notify::router())
         .route("/metrics", axum::routing::get(metrics))
         .merge(users::router())
         .layer(DefaultBodyLimit::max(limit))

@@ -115,10 +115,7 @@ async fn create(
     if !problems.is_empty() {
         return Err(ApiError::unprocessable(problems));
     }
-    let password = body.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
+    let password_hash = secrets::hash_password_off(body.password.clone()).await?;
     let user = User {
         name: body.name,
         email: body.email,
@@ -181,11 +178,7 @@ async fn update_me(
         return Err(ApiError::unprocessable(problems));
     }
     let password_hash = match body.password {
-        Some(p) => Some(
-            tokio::task::spawn_blocking(move || secrets::hash_password(&p))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))??,
-        ),
+        Some(p) => Some(secrets::hash_password_off(p).await?),
         None => None,
     };
     let user = state

@@ -6,11 +6,13 @@
 //! the owner scoping of each is visible.
 
 mod alerts;
+mod channels;
 mod handlers;
 mod tokens;
 mod users;
 
 pub use alerts::{AlertDoc, AlertQuery, HISTORY_LEN, HistoryEntry};
+pub use channels::NotificationDoc;
 pub use handlers::HandlerDoc;
 pub use tokens::{NewToken, Session, Token};
 pub use users::User;

@@ -5,5 +5,6 @@ mod handlers_api;
 mod helpers;
 
 mod auth;
+mod digests;
 mod ingest;
 mod pipeline;
