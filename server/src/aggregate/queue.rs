@@ -81,6 +81,16 @@ pub async fn enqueue(
     let json = serde_json::to_string(&notice)?;
     let due = due_at(rule, now, &tz).as_millisecond();
     let mut pipe = redis::pipe();
+    // Whether (and how often) this alert is told again while it fires.
+    let repeat_key = app
+        .broker
+        .key(&format!("{{u:{}}}:repeat-every", alert.owner));
+    match rule.repeat_every {
+        Some(every) if change != Change::Resolved => {
+            pipe.hset(&repeat_key, &alert.id, every).ignore()
+        }
+        _ => pipe.hdel(&repeat_key, &alert.id).ignore(),
+    };
     for channel in &rule.channels {
         pipe.hset(
             user_key(app, &alert.owner, "pending", channel),
@@ -216,6 +226,7 @@ pub async fn run_due(
 ) -> anyhow::Result<Sent> {
     let mut conn = app.broker.conn();
     let ms = now.as_millisecond();
+    queue_repeats(app, now, only_user).await?;
     let mut members: Vec<String> = conn
         .zrangebyscore_limit(app.broker.key("due"), "-inf", ms, 0, 200)
         .await?;
@@ -409,6 +420,7 @@ async fn send_locked(
                 tracing::warn!(user, channel = channel_id, attempt, "digest given up");
                 return Ok(Sent { sent: 0, failed: 1 });
             }
+            schedule_repeats(app, user, &digest.notices, now).await?;
             Ok(Sent { sent: 1, failed: 0 })
         }
     }
@@ -476,4 +488,78 @@ pub async fn flush(app: &AppState, user: &str, now: Timestamp) -> anyhow::Result
         }
     }
     run_due(app, now, Some(user)).await
+}
+
+/// After a digest went out: its still-firing alerts whose rule repeats are
+/// due again `repeat_every` later.
+async fn schedule_repeats(
+    app: &AppState,
+    user: &str,
+    notices: &[Notice],
+    now: Timestamp,
+) -> RedisResult<()> {
+    let firing: Vec<&str> = notices
+        .iter()
+        .filter(|n| n.alert.status == AlertStatus::Firing)
+        .map(|n| n.alert_id.as_str())
+        .collect();
+    if firing.is_empty() {
+        return Ok(());
+    }
+    let mut conn = app.broker.conn();
+    let every: Vec<Option<i64>> = redis::cmd("HMGET")
+        .arg(app.broker.key(&format!("{{u:{user}}}:repeat-every")))
+        .arg(&firing)
+        .query_async(&mut conn)
+        .await?;
+    let mut pipe = redis::pipe();
+    let mut any = false;
+    for (id, every) in firing.iter().zip(every) {
+        if let Some(ms) = every {
+            any = true;
+            pipe.cmd("ZADD")
+                .arg(app.broker.key("repeats"))
+                .arg("NX")
+                .arg(now.as_millisecond() + ms)
+                .arg(format!("{user}{SEP}{id}"))
+                .ignore();
+        }
+    }
+    if !any {
+        return Ok(()); // an empty pipeline is an error to Redis' client
+    }
+    pipe.query_async(&mut conn).await
+}
+
+/// Queue again the alerts whose repeat is due and that still fire, through
+/// the policy as it stands now (a repeat at night is held like anything else).
+async fn queue_repeats(
+    app: &AppState,
+    now: Timestamp,
+    only_user: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut conn = app.broker.conn();
+    let key = app.broker.key("repeats");
+    let due: Vec<String> = conn
+        .zrangebyscore_limit(&key, "-inf", now.as_millisecond(), 0, 500)
+        .await?;
+    let mut cache = Cache::default();
+    for m in due {
+        let Some((user, alert_id)) = m.split_once(SEP) else {
+            continue;
+        };
+        if only_user.is_some_and(|u| u != user) {
+            continue;
+        }
+        let removed: i64 = conn.zrem(&key, &m).await?;
+        if removed == 0 {
+            continue; // another node took it
+        }
+        if let Some(alert) = app.store.alert(user, alert_id).await?
+            && alert.status == "firing"
+        {
+            enqueue(app, &alert, Change::Fired, now, &mut cache).await?;
+        }
+    }
+    Ok(())
 }

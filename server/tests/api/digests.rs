@@ -577,3 +577,60 @@ async fn two_nodes_send_each_digest_once() {
         subject(&mails[0])
     );
 }
+
+/// `repeat_every`: a still-firing alert is told again; once resolved, not.
+#[tokio::test]
+async fn repeats_while_firing_then_stops() {
+    let mut config = test_config(&unique("t"));
+    config.smtp_url =
+        Some(std::env::var("TELLIFY_SMTP_URL").expect("TELLIFY_SMTP_URL: run scripts/test.sh"));
+    let app = TestApp::spawn_with(config).await;
+    let clock = app.app_state.clock.clone();
+    clock.set(paris("2026-11-25T10:00:00"));
+    let ann = app.create_user("ann").await;
+    let to = format!("{}@corp.example", unique("rep"));
+    let ch = create(
+        &app,
+        &ann,
+        "/api/v1/channels",
+        json!({"kind": "email", "label": "mail", "address": to}),
+    )
+    .await;
+    create(&app, &ann, "/api/v1/policies", json!({"name": "p", "default": true, "rules": [
+        {"when": "always", "min_severity": "info", "channels": [ch], "aggregate_for": "1m", "repeat_every": "10m", "notify_resolved": false}]})).await;
+    app.create_handler(&ann, json!({"type": "match", "name": "m", "params": {
+        "filter": [{"field": "state", "op": "eq", "value": "down"}], "severity": "critical", "summary": "down",
+        "resolve_filter": [{"field": "state", "op": "eq", "value": "up"}]}})).await;
+    app.post(&ann, json!({"state": "down"})).await;
+    app.wait_alerts(&ann, "status=firing", "down", |a| a.len() == 1)
+        .await;
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(settle_and_send(&app).await.sent, 1);
+    clock.advance(Duration::from_secs(5 * 60));
+    assert_eq!(
+        settle_and_send(&app).await,
+        queue::Sent::default(),
+        "not yet ten minutes"
+    );
+    clock.advance(Duration::from_secs(5 * 60));
+    assert_eq!(
+        settle_and_send(&app).await,
+        queue::Sent::default(),
+        "the repeat is queued, due a minute later"
+    );
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(settle_and_send(&app).await.sent, 1, "told again");
+    assert_eq!(wait_mails(&to, 2).await.len(), 2);
+    app.post(&ann, json!({"state": "up"})).await;
+    app.wait_alerts(&ann, "status=resolved", "up", |a| a.len() == 1)
+        .await;
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(11 * 60));
+        assert_eq!(
+            settle_and_send(&app).await,
+            queue::Sent::default(),
+            "resolved: no more repeats"
+        );
+    }
+    assert_eq!(mails_to(&to).len(), 2);
+}
