@@ -92,8 +92,8 @@ impl HandlerView {
 }
 
 /// Every problem of a body, each with its pointer; nothing is stored when
-/// there is one.
-fn check(body: &HandlerBody) -> Result<(), ApiError> {
+/// there is one. The policy, when named, must be one of the owner's.
+async fn check(state: &AppState, owner: &str, body: &HandlerBody) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -104,6 +104,14 @@ fn check(body: &HandlerBody) -> Result<(), ApiError> {
     }
     if let Err(mut p) = catalog::compile(&body.kind, &body.params) {
         problems.append(&mut p);
+    }
+    if let Some(policy) = &body.policy
+        && state.store.policy(owner, policy).await?.is_none()
+    {
+        problems.push(Problem::at_pointer(
+            "/policy",
+            format!("no policy with id '{policy}' (null uses your default policy)"),
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -118,7 +126,7 @@ async fn create(
     Json(body): Json<HandlerBody>,
 ) -> ApiResult<(StatusCode, JsonOut<HandlerView>)> {
     caller.require(Scope::Api)?;
-    check(&body)?;
+    check(&state, &caller.user, &body).await?;
     let now = DateTime::now();
     let doc = HandlerDoc {
         id: new_id(),
@@ -172,7 +180,7 @@ async fn replace(
         .handler(&caller.user, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    check(&body)?;
+    check(&state, &caller.user, &body).await?;
     let changed = old.kind != body.kind || old.params != body.params;
     let doc = HandlerDoc {
         kind: body.kind,

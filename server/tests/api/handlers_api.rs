@@ -62,6 +62,10 @@ async fn bad_parameters_are_422_with_pointers() {
             json!({"type": "heartbeat", "name": "x", "params": {"filter": [], "key_fields": ["host"], "missing_after": "soon", "severity": "critical"}}),
             "/params/missing_after",
         ),
+        (
+            json!({"type": "match", "name": "x", "policy": "000000000000000000000000", "params": {"filter": [], "severity": "info", "summary": "s"}}),
+            "/policy",
+        ),
     ];
     for (body, pointer) in cases {
         let (status, answer) = app.post_json("/api/v1/handlers", &ann, &body).await;
