@@ -107,6 +107,13 @@ pub struct Config {
     #[arg(long, env = "TELLIFY_SESSION_TTL", default_value = "7d", value_parser = parse_duration)]
     pub session_ttl: Duration,
 
+    /// Directory of the stylesheet and scripts served under `/static`. A
+    /// relative path is read from the working directory; when it is not
+    /// there, the `static/` of the source tree is used (running from the
+    /// repository).
+    #[arg(long, env = "TELLIFY_STATIC_DIR", default_value = "static")]
+    pub static_dir: std::path::PathBuf,
+
     /// Password of the `admin` user created on first start (default: a
     /// random one, printed once).
     #[arg(long, env = "TELLIFY_ADMIN_PASSWORD", hide_env_values = true)]

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod metrics;
+pub mod pages;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -66,6 +66,7 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             clock: Clock::default(),
             deliverer: Arc::new(deliverer),
+            closing: tokio_util::sync::CancellationToken::new(),
         };
         let first_start = bootstrap_admin(&state).await?;
         Ok(Application {
@@ -115,6 +116,11 @@ impl Application {
         )));
         let app = routes::router(self.state.clone());
         tracing::info!(addr = %self.local_addr(), "tellify listening");
+        let closing = self.state.closing.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.cancel();
+        };
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await

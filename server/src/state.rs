@@ -25,4 +25,7 @@ pub struct AppState {
     pub clock: Clock,
     /// Email, SMS and webhook delivery.
     pub deliverer: Arc<Deliverer>,
+    /// Cancelled when the server starts shutting down: ends the open live
+    /// streams (`GET /live`), which graceful shutdown would otherwise wait on.
+    pub closing: tokio_util::sync::CancellationToken,
 }

@@ -8,7 +8,7 @@ mod notify;
 mod session;
 mod tokens;
 pub use tokens::issue_token;
-mod users;
+pub(crate) mod users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -31,10 +31,20 @@ pub fn router(state: AppState) -> Router {
         .merge(notify::router())
         .route("/metrics", axum::routing::get(metrics))
         .merge(users::router())
+        .merge(crate::pages::router())
+        .nest_service("/static", crate::pages::static_files(&state.config))
         .layer(DefaultBodyLimit::max(limit))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static(crate::pages::CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -58,7 +58,7 @@ fn utc() -> String {
 }
 
 /// Checks of a user's fields, each problem with its pointer.
-fn check_name(name: &str, problems: &mut Vec<Problem>) {
+pub(crate) fn check_name(name: &str, problems: &mut Vec<Problem>) {
     let ok = (1..=64).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name
@@ -72,7 +72,7 @@ fn check_name(name: &str, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_password(password: &str, problems: &mut Vec<Problem>) {
+pub(crate) fn check_password(password: &str, problems: &mut Vec<Problem>) {
     if password.chars().count() < 8 || password.len() > 1024 {
         problems.push(Problem::at_pointer(
             "/password",
@@ -81,7 +81,7 @@ fn check_password(password: &str, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_email(email: &str, problems: &mut Vec<Problem>) {
+pub(crate) fn check_email(email: &str, problems: &mut Vec<Problem>) {
     let ok = email.len() <= 254
         && email.split_once('@').is_some_and(|(l, d)| {
             !l.is_empty() && d.contains('.') && !email.contains(char::is_whitespace)

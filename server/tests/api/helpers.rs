@@ -301,3 +301,83 @@ impl TestApp {
 pub fn by_key<'a>(alerts: &'a [Value], key: &str) -> Option<&'a Value> {
     alerts.iter().find(|a| a["key"] == key)
 }
+
+/// A browser's session: the cookie and the CSRF token of the session.
+pub struct BrowserSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// A page as a browser gets it: status, `Location` (redirects), body.
+pub struct PageAnswer {
+    pub status: StatusCode,
+    pub location: String,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl TestApp {
+    /// Log in with a password, as the login form does (JSON here, to get the
+    /// CSRF token from the answer as a page's script would from its <meta>).
+    pub async fn login(&self, name: &str, password: &str) -> BrowserSession {
+        let r = self
+            .client
+            .post(self.url("/login"))
+            .json(&json!({"name": name, "password": password}))
+            .send()
+            .await
+            .expect("request");
+        let cookie = r
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let (status, body) = read(r).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        BrowserSession {
+            cookie,
+            csrf: body["csrf"].as_str().expect("csrf").to_owned(),
+        }
+    }
+
+    /// GET a page, with a session or anonymously.
+    pub async fn page(&self, path: &str, session: Option<&BrowserSession>) -> PageAnswer {
+        let mut r = self.client.get(self.url(path));
+        if let Some(s) = session {
+            r = r.header(reqwest::header::COOKIE, &s.cookie);
+        }
+        page_answer(r.send().await.expect("request")).await
+    }
+
+    /// POST a form as a page does (the fields as given: add `csrf` yourself).
+    pub async fn post_form(
+        &self,
+        path: &str,
+        session: Option<&BrowserSession>,
+        fields: &[(&str, &str)],
+    ) -> PageAnswer {
+        let mut r = self.client.post(self.url(path)).form(fields);
+        if let Some(s) = session {
+            r = r.header(reqwest::header::COOKIE, &s.cookie);
+        }
+        page_answer(r.send().await.expect("request")).await
+    }
+}
+
+async fn page_answer(r: Response) -> PageAnswer {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    PageAnswer {
+        status,
+        location,
+        body: r.text().await.unwrap_or_default(),
+        headers,
+    }
+}

@@ -7,4 +7,5 @@ mod helpers;
 mod auth;
 mod digests;
 mod ingest;
+mod pages;
 mod pipeline;
