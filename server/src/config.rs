@@ -103,6 +103,15 @@ pub struct Config {
     #[arg(long, env = "TELLIFY_MAX_BATCH", default_value_t = 1000)]
     pub max_batch: usize,
 
+    /// Events a second one ingest token may post, on average (0: no limit).
+    /// Counted in memory on each node.
+    #[arg(long, env = "TELLIFY_INGEST_RATE", default_value_t = 2000.0)]
+    pub ingest_rate: f64,
+
+    /// Events one ingest token may post at once above the rate.
+    #[arg(long, env = "TELLIFY_INGEST_BURST", default_value_t = 10_000)]
+    pub ingest_burst: u32,
+
     /// How long a login session lasts.
     #[arg(long, env = "TELLIFY_SESSION_TTL", default_value = "7d", value_parser = parse_duration)]
     pub session_ttl: Duration,

@@ -61,6 +61,13 @@ pub enum ApiError {
         message: String,
         problems: Vec<Problem>,
     },
+    /// A limit was reached (ingest rate, login attempts); `retry_after` says
+    /// when trying again can succeed.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// A service we depend on is unreachable; the request may succeed later.
     #[error("{what} is unavailable")]
     Unavailable {
@@ -100,6 +107,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +126,10 @@ impl IntoResponse for ApiError {
                     json!({ "error": message, "problems": problems })
                 }
             }
+            ApiError::TooManyRequests {
+                message,
+                retry_after,
+            } => json!({ "error": message, "retry_after": retry_secs(*retry_after) }),
             ApiError::Unavailable { what, source } => {
                 tracing::warn!(error = format!("{source:#}"), "{what} unavailable");
                 json!({ "error": format!("{what} is unavailable, try again later") })
@@ -129,6 +141,12 @@ impl IntoResponse for ApiError {
             other => json!({ "error": other.to_string() }),
         };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_secs(*retry_after)),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -142,6 +160,12 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Whole seconds to wait, rounded up, at least 1 (`Retry-After: 0` would
+/// invite an immediate retry that fails again).
+pub fn retry_secs(d: std::time::Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 /// MongoDB errors: unreachable servers are 503, the rest 500.

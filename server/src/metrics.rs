@@ -22,6 +22,10 @@ pub struct Metrics {
     /// Milliseconds between the newest event read and a partition's checkpoint.
     pub dispatcher_lag_ms: Family<PartitionLabel, Gauge>,
     pub alert_writes: Counter,
+    /// Ingest requests refused by the rate limit.
+    pub events_rate_limited: Counter,
+    /// Login attempts refused by the throttle.
+    pub logins_throttled: Counter,
 }
 
 impl Default for Metrics {
@@ -35,6 +39,8 @@ impl Default for Metrics {
             alerts_resolved: Counter::default(),
             dispatcher_lag_ms: Family::default(),
             alert_writes: Counter::default(),
+            events_rate_limited: Counter::default(),
+            logins_throttled: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -71,6 +77,16 @@ impl Default for Metrics {
             "alert_writes",
             "Alert transitions written to MongoDB",
             m.alert_writes.clone(),
+        );
+        registry.register(
+            "events_rate_limited",
+            "Ingest requests refused (429) by the per-token rate limit",
+            m.events_rate_limited.clone(),
+        );
+        registry.register(
+            "logins_throttled",
+            "Password checks refused (429) after too many failures",
+            m.logins_throttled.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -58,6 +58,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let limits = Arc::new(crate::limits::Limits::new(&config));
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -66,6 +67,7 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             clock: Clock::default(),
             deliverer: Arc::new(deliverer),
+            limits,
             closing: tokio_util::sync::CancellationToken::new(),
         };
         let first_start = bootstrap_admin(&state).await?;
@@ -121,6 +123,8 @@ impl Application {
             shutdown.await;
             closing.cancel();
         };
+        // The peer's address counts failed logins per client.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await

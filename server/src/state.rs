@@ -25,6 +25,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Email, SMS and webhook delivery.
     pub deliverer: Arc<Deliverer>,
+    /// Ingest rate limits and login throttling (in memory, per node).
+    pub limits: Arc<crate::limits::Limits>,
     /// Cancelled when the server starts shutting down: ends the open live
     /// streams (`GET /live`), which graceful shutdown would otherwise wait on.
     pub closing: tokio_util::sync::CancellationToken,

@@ -9,6 +9,11 @@
 //! applied), so that replay counts nothing twice. MongoDB being away stops
 //! only this writer: dispatch goes on, the outboxes grow, and the alerts
 //! catch up when MongoDB is back.
+//!
+//! Entries of instances that no longer exist are skipped, and an alert is
+//! only created afresh, never re-created by an update: so an admin purge
+//! (which deletes the instances, then their alerts) stays done while
+//! transitions are still on their way (see [`crate::purge`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
@@ -208,10 +213,20 @@ impl AlertWriter {
         let mut cache = Cache::default();
         let now = self.app.clock.now();
         let mut order: Vec<String> = Vec::new();
+        // Transitions of instances deleted since (their owner may have been
+        // purged) must not bring their alerts back.
+        let live = live_handlers(store, batch.iter().map(|(_, _, e)| &e.handler)).await?;
+        let mut created: HashSet<String> = HashSet::new();
         for (_, entry_id, e) in batch {
+            if !live.contains(&e.handler) {
+                continue;
+            }
             let id = alert_id(&e.handler, &e.key);
             if !alerts.contains_key(&id) {
                 let existing = store.alert_by_id(&id).await?;
+                if existing.is_none() {
+                    created.insert(id.clone());
+                }
                 alerts.insert(id.clone(), existing);
                 order.push(id.clone());
             }
@@ -239,7 +254,11 @@ impl AlertWriter {
             if let Some(&change) = changes.get(&id) {
                 enqueue(&self.app, doc, change, now, &mut cache).await?;
             }
-            store.save_alert(doc).await?;
+            if created.contains(&id) {
+                store.save_alert(doc).await?;
+            } else if !store.save_existing_alert(doc).await? {
+                continue; // deleted meanwhile (a purge): it stays deleted
+            }
             self.app.metrics.alert_writes.inc();
             let message = json!({"type": "alert", "alert": view(doc, false)}).to_string();
             let r: RedisResult<()> = conn
@@ -249,8 +268,48 @@ impl AlertWriter {
                 tracing::debug!(error = %e, "live update not published");
             }
         }
+        // An instance deleted while this batch was written (after the check
+        // above) had its alerts deleted before ours were created: delete them.
+        if !created.is_empty() {
+            let still = live_handlers(
+                store,
+                created.iter().filter_map(|id| {
+                    alerts
+                        .get(id)
+                        .and_then(Option::as_ref)
+                        .map(|a| &a.handler_id)
+                }),
+            )
+            .await?;
+            for id in &created {
+                if let Some(Some(a)) = alerts.get(id)
+                    && !still.contains(&a.handler_id)
+                {
+                    store.delete_alert(id).await?;
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// Which of these handler instances exist.
+async fn live_handlers<'a>(
+    store: &crate::store::Store,
+    ids: impl Iterator<Item = &'a String>,
+) -> anyhow::Result<HashSet<String>> {
+    let mut ids: Vec<String> = ids.cloned().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(store
+        .handlers_by_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|h| h.id)
+        .collect())
 }
 
 /// Apply one entry to an alert (absent when new).

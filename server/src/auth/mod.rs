@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for Caller {
                     by_token(state, token.trim()).await
                 }
                 Some((scheme, creds)) if scheme.eq_ignore_ascii_case("basic") => {
-                    by_password(state, creds.trim()).await
+                    by_password(state, creds.trim(), peer_address(parts)).await
                 }
                 _ => Err(ApiError::Unauthorized(
                     "the Authorization header must be 'Bearer <token>' or 'Basic <credentials>'"
@@ -166,7 +166,20 @@ async fn by_token(state: &AppState, secret: &str) -> ApiResult<Caller> {
     }
 }
 
-async fn by_password(state: &AppState, creds: &str) -> ApiResult<Caller> {
+/// The client's address, when the server was started with it (it is, by
+/// [`crate::startup`]; a router driven directly by a test has none).
+pub fn peer_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+async fn by_password(
+    state: &AppState,
+    creds: &str,
+    address: Option<std::net::IpAddr>,
+) -> ApiResult<Caller> {
     let bad = || ApiError::Unauthorized("wrong user name or password".into());
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(creds)
@@ -176,7 +189,7 @@ async fn by_password(state: &AppState, creds: &str) -> ApiResult<Caller> {
             ApiError::Unauthorized("HTTP Basic credentials are not valid base64 text".into())
         })?;
     let (name, password) = decoded.split_once(':').ok_or_else(bad)?;
-    let user = check_password(state, name, password)
+    let user = check_password(state, name, password, address)
         .await?
         .ok_or_else(bad)?;
     Ok(Caller {
@@ -188,8 +201,45 @@ async fn by_password(state: &AppState, creds: &str) -> ApiResult<Caller> {
 }
 
 /// The user, if the password is theirs. Runs the (deliberately slow) hash
-/// check on the password hasher thread.
+/// check on the password hasher thread. Throttled (see [`crate::limits`]):
+/// after too many failures for the name or from the address, answers 429
+/// without looking at the password.
 pub async fn check_password(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    address: Option<std::net::IpAddr>,
+) -> ApiResult<Option<crate::store::User>> {
+    use crate::limits::login::Refused;
+    let throttle = &state.limits.logins;
+    if let Err(refused) = throttle.begin(name, address) {
+        state.metrics.logins_throttled.inc();
+        let (message, retry_after) = match refused {
+            Refused::Name(wait) => (
+                format!("too many failed logins for '{name}'; try again later"),
+                wait,
+            ),
+            Refused::Address(wait) => (
+                "too many failed logins from your address; try again later".to_owned(),
+                wait,
+            ),
+        };
+        return Err(ApiError::TooManyRequests {
+            message,
+            retry_after,
+        });
+    }
+    let checked = verify(state, name, password).await;
+    match &checked {
+        Ok(Some(_)) => throttle.succeeded(name, address),
+        Ok(None) => {} // stays counted
+        // Not the caller's failure (MongoDB away): it does not count.
+        Err(_) => throttle.cancelled(name, address),
+    }
+    checked
+}
+
+async fn verify(
     state: &AppState,
     name: &str,
     password: &str,

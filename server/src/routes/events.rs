@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tellify_handlers::{Event, canonical, lookup};
 
-use crate::auth::{Caller, Scope};
+use crate::auth::{Caller, Scope, Via};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Format, Limits, parse};
 use crate::extract::body_rejection;
@@ -49,6 +49,22 @@ async fn ingest(
         .unwrap_or_default()
         .to_string();
     let prepared = events::prepare(&body, format, limits, &received_at)?;
+    // The rate limit counts events, per token (per user for a password or
+    // session caller); a refused request stores nothing and takes nothing.
+    let bucket = match &caller.via {
+        Via::Token { id } => format!("token:{id}"),
+        _ => format!("user:{}", caller.user),
+    };
+    if let Err(wait) = state.limits.ingest.take(&bucket, prepared.len()) {
+        state.metrics.events_rate_limited.inc();
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "this token is over its ingest rate ({} events a second, bursts of {}); retry later",
+                state.config.ingest_rate, state.config.ingest_burst
+            ),
+            retry_after: wait,
+        });
+    }
     let ids = state.broker.append_events(&prepared).await?;
     state.metrics.events_ingested.inc_by(ids.len() as u64);
     Ok((

@@ -5,6 +5,7 @@ mod events;
 mod handlers;
 mod health;
 mod notify;
+mod purge;
 mod session;
 mod tokens;
 pub use tokens::issue_token;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notify::router())
         .route("/metrics", axum::routing::get(metrics))
         .merge(users::router())
+        .merge(purge::router())
         .merge(crate::pages::router())
         .nest_service("/static", crate::pages::static_files(&state.config))
         .layer(DefaultBodyLimit::max(limit))

@@ -32,6 +32,10 @@ struct Credentials {
 }
 
 async fn login(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
+    let address = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -45,7 +49,14 @@ async fn login(State(state): State<AppState>, req: Request) -> ApiResult<Respons
     } else {
         Json::<Credentials>::from_request(req, &state).await?.0
     };
-    let Some(user) = auth::check_password(&state, &creds.name, &creds.password).await? else {
+    let checked = auth::check_password(&state, &creds.name, &creds.password, address).await;
+    if is_form && let Err(ApiError::TooManyRequests { retry_after, .. }) = &checked {
+        // Back to the form, which says the login failed (and may say how
+        // long to wait).
+        let wait = crate::error::retry_secs(*retry_after);
+        return Ok(Redirect::to(&format!("/login?failed=1&throttled={wait}")).into_response());
+    }
+    let Some(user) = checked? else {
         if is_form {
             return Ok(Redirect::to("/login?failed=1").into_response());
         }

@@ -6,14 +6,18 @@
 //! the owner scoping of each is visible.
 
 mod alerts;
+mod audit;
 mod channels;
 mod handlers;
+mod purge;
 mod tokens;
 mod users;
 
 pub use alerts::{AlertDoc, AlertQuery, HISTORY_LEN, HistoryEntry};
+pub use audit::AuditDoc;
 pub use channels::NotificationDoc;
 pub use handlers::HandlerDoc;
+pub use purge::OWNED_COLLECTIONS;
 pub use tokens::{NewToken, Session, Token};
 pub use users::User;
 

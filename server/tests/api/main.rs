@@ -5,7 +5,11 @@ mod handlers_api;
 mod helpers;
 
 mod auth;
+mod browser;
 mod digests;
 mod ingest;
+mod limits;
+mod matrix;
 mod pages;
 mod pipeline;
+mod purge;
