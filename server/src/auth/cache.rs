@@ -2,14 +2,16 @@
 //! every request (and goes on while MongoDB is briefly away).
 //!
 //! A revoked token is dropped from the cache of the node that revoked it at
-//! once, and from every other node's within [`TTL`].
+//! once, and from every other node's within [`TTL`]. While MongoDB is
+//! unreachable, tokens seen before stay accepted (so ingest goes on); a token
+//! revoked during the outage is refused once MongoDB is back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::auth::Scope;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 
 /// How long a looked-up token is trusted without asking MongoDB again.
@@ -38,12 +40,19 @@ impl TokenCache {
         if let Some(info) = self.fresh(hash) {
             return Ok(Some(info));
         }
-        let Some(token) = store.token_by_hash(hash).await? else {
-            return Ok(None);
+        let looked_up = async {
+            let Some(token) = store.token_by_hash(hash).await? else {
+                return Ok(None);
+            };
+            let admin = store.user(&token.owner).await?.map(|u| u.admin);
+            Ok(admin.map(|admin| (token, admin)))
         };
-        let admin = match store.user(&token.owner).await? {
-            Some(user) => user.admin,
-            None => return Ok(None),
+        let (token, admin) = match looked_up.await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(None),
+            // MongoDB is away: a token we knew stays good, so ingest goes on.
+            Err(e @ ApiError::Unavailable { .. }) => return self.stale(hash).ok_or(e).map(Some),
+            Err(e) => return Err(e),
         };
         let info = Arc::new(TokenInfo {
             id: token.id,
@@ -57,6 +66,12 @@ impl TokenCache {
         }
         entries.insert(hash.to_owned(), (Instant::now(), info.clone()));
         Ok(Some(info))
+    }
+
+    /// A known token however old its entry (used while MongoDB is away).
+    fn stale(&self, hash: &str) -> Option<Arc<TokenInfo>> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries.get(hash).map(|(_, info)| info.clone())
     }
 
     fn fresh(&self, hash: &str) -> Option<Arc<TokenInfo>> {

@@ -5,8 +5,8 @@ mod handlers_api;
 mod helpers;
 
 mod auth;
-mod browser;
 mod digests;
+mod faults;
 mod ingest;
 mod limits;
 mod matrix;
