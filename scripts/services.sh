@@ -2,7 +2,9 @@
 # Install (if missing) and start, idempotently, the services Tellify needs for
 # development and tests: Redis (Debian's redis-server), SecantusDB (a MongoDB
 # wire-protocol server, from PyPI, in the project's own virtual environment)
-# and aiosmtpd (a real SMTP server that stores what it receives).
+# and aiosmtpd (a real SMTP server that stores what it receives). It also
+# installs, if missing, Debian's Chromium and ChromeDriver for the browser
+# tests (server/tests/api/browser.rs); the tests start them themselves.
 #
 #   scripts/services.sh start    # install what is missing, start what is not running
 #   scripts/services.sh env      # print the environment (export lines) for the running services
@@ -40,6 +42,15 @@ install_redis() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
   # Debian's package starts a system service; we run our own instances.
   as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+}
+
+# The browser tests drive Debian's Chromium through its ChromeDriver
+# (/usr/bin/chromium, /usr/bin/chromedriver); they start both themselves.
+install_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return; fi
+  log "installing chromium and chromium-driver from Debian"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 }
 
 install_python() {
@@ -83,6 +94,7 @@ start_one() { # name command...
 
 start() {
   install_redis
+  install_chromium
   install_python
   local rp mp sp
   rp=$(port_of redis); mp=$(port_of mongo); sp=$(port_of smtp)
@@ -111,6 +123,8 @@ env_lines() {
   echo "export TELLIFY_MONGODB_URI=mongodb://127.0.0.1:$(port_of mongo)/tellify"
   echo "export TELLIFY_SMTP_URL=smtp://127.0.0.1:$(port_of smtp)"
   echo "export TELLIFY_TEST_MAILDIR=$RUN/mail"
+  echo "export TELLIFY_CHROMIUM=${TELLIFY_CHROMIUM:-/usr/bin/chromium}"
+  echo "export TELLIFY_CHROMEDRIVER=${TELLIFY_CHROMEDRIVER:-/usr/bin/chromedriver}"
 }
 
 case "${1:-start}" in

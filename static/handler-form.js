@@ -77,7 +77,10 @@
       }
       case "number":
       case "integer": {
-        const input = el("input", { type: "number", step: kindOf(s) === "integer" ? "1" : "any", min: s.minimum, max: s.maximum });
+        // A text box, not type=number: a number box hands over "" for what
+        // is not a number, so the server could only say "" is wrong; this
+        // way it is told (and shows) exactly what was typed.
+        const input = el("input", { type: "text", inputmode: kindOf(s) === "integer" ? "numeric" : "decimal", autocomplete: "off" });
         input.value = value !== undefined ? String(value) : "";
         if (s.default !== undefined) input.placeholder = "default " + s.default;
         return {
@@ -85,7 +88,7 @@
           get(p) {
             input.dataset.pointer = p;
             if (input.value.trim() === "") return required ? "" : undefined;
-            const n = Number(input.value);
+            const n = Number(input.value.trim());
             return Number.isFinite(n) ? n : input.value;
           },
         };

@@ -64,8 +64,11 @@
     return tbody.querySelector(`tr[data-alert="${CSS.escape(id)}"]`);
   }
 
+  const clearAll = document.getElementById("clear-all");
+
   function refreshEmpty() {
     if (empty) empty.hidden = tbody.rows.length > 0;
+    if (clearAll) clearAll.hidden = tbody.rows.length === 0;
   }
 
   function upsert(a, flash) {

@@ -5,6 +5,7 @@ mod handlers_api;
 mod helpers;
 
 mod auth;
+mod browser;
 mod digests;
 mod faults;
 mod ingest;
