@@ -182,7 +182,7 @@ impl Browser {
             .and_then(|v| v.as_u64())
             .unwrap_or(900)
             .min(4000) as u32;
-        let _ = self.client.set_window_size(1280, height + 120).await;
+        let _ = self.client.set_window_size(1280, height + 160).await;
         let png = self.client.screenshot().await;
         let _ = self.client.set_window_size(1280, 900).await;
         let png = png.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
