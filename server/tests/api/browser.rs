@@ -131,6 +131,16 @@ impl Driver {
     }
 }
 
+/// A Chromium profile directory, removed when dropped (also when the
+/// browser did not start).
+struct Profile(PathBuf);
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A browser session and where its screenshots go.
 struct Browser {
     client: Client,
@@ -284,10 +294,11 @@ where
         .join("browser-profiles")
         .join(crate::helpers::unique("chromium"));
     std::fs::create_dir_all(&profile).expect("a Chromium profile directory");
+    let profile = Profile(profile);
     let driver = Driver::start(&chromedriver, &target.join("chromedriver.log")).await;
 
     let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
-    args.push(format!("--user-data-dir={}", profile.display()));
+    args.push(format!("--user-data-dir={}", profile.0.display()));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -310,7 +321,7 @@ where
         .await;
     let _ = client.close().await;
     drop(driver);
-    let _ = std::fs::remove_dir_all(&profile);
+    drop(profile);
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
