@@ -171,7 +171,13 @@ impl Dispatcher {
         while !shutdown.is_cancelled() {
             let now = Instant::now();
             if now >= next_reload || self.changes_seen.is_none() {
-                if let Err(e) = self.reload().await {
+                // Bounded, so a MongoDB that does not answer cannot hold the
+                // loop past the leases' renewal.
+                let limit = self.settings.lease_ttl / 3;
+                let r = tokio::time::timeout(limit, self.reload())
+                    .await
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("MongoDB did not answer within {limit:?}")));
+                if let Err(e) = r {
                     tracing::warn!(error = %e, "reloading handler configs failed; keeping the ones loaded");
                 }
                 next_reload = now + self.settings.reload_every;
