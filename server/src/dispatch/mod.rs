@@ -176,7 +176,9 @@ impl Dispatcher {
                 let limit = self.settings.lease_ttl / 3;
                 let r = tokio::time::timeout(limit, self.reload())
                     .await
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("MongoDB did not answer within {limit:?}")));
+                    .unwrap_or_else(|_| {
+                        Err(anyhow::anyhow!("MongoDB did not answer within {limit:?}"))
+                    });
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "reloading handler configs failed; keeping the ones loaded");
                 }
