@@ -82,6 +82,7 @@ free_port() {
 }
 
 # start_tellify NAME: a fresh database and prefix; sets URL, PREFIX, TELLIFY_PID.
+# The per-token ingest limit is off: the benchmark measures the pipeline.
 start_tellify() {
   local name=$1 port
   port=$(free_port)
@@ -91,7 +92,7 @@ start_tellify() {
   TELLIFY_ADMIN_TOKEN="$ADMIN_TOKEN" TELLIFY_ADMIN_PASSWORD="bench-admin-password" \
     "$ROOT/target/release/tellify" --listen "127.0.0.1:$port" \
     --mongodb-uri "$MONGO_BASE/bench_${STAMP}_$name" --redis-url "$REDIS_URL" \
-    --redis-prefix "$PREFIX" --partitions 16 > "$OUT/tellify-$name.log" 2>&1 &
+    --redis-prefix "$PREFIX" --partitions 16 --ingest-rate 0 > "$OUT/tellify-$name.log" 2>&1 &
   TELLIFY_PID=$!
   for _ in $(seq 1 200); do
     if python3 -c "import urllib.request; urllib.request.urlopen('$URL/healthz', timeout=1)" 2>/dev/null; then

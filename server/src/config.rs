@@ -105,11 +105,11 @@ pub struct Config {
 
     /// Events a second one ingest token may post, on average (0: no limit).
     /// Counted in memory on each node.
-    #[arg(long, env = "TELLIFY_INGEST_RATE", default_value_t = 2000.0)]
+    #[arg(long, env = "TELLIFY_INGEST_RATE", default_value_t = 50_000.0)]
     pub ingest_rate: f64,
 
     /// Events one ingest token may post at once above the rate.
-    #[arg(long, env = "TELLIFY_INGEST_BURST", default_value_t = 10_000)]
+    #[arg(long, env = "TELLIFY_INGEST_BURST", default_value_t = 100_000)]
     pub ingest_burst: u32,
 
     /// How long a login session lasts.

@@ -51,8 +51,12 @@ pub struct Settings {
     pub tick_every: Duration,
     /// Full reload of handler configs, besides the pub/sub signal.
     pub reload_every: Duration,
-    /// Events read per batch (one commit per partition per batch).
+    /// Events read per XREAD.
     pub batch: usize,
+    /// While behind, reads go on without a commit up to this many events or
+    /// this long; a read that finds fewer than `batch` events commits at once.
+    pub commit_events: usize,
+    pub commit_after: Duration,
 }
 
 impl Default for Settings {
@@ -62,6 +66,8 @@ impl Default for Settings {
             tick_every: Duration::from_secs(1),
             reload_every: Duration::from_secs(30),
             batch: 1000,
+            commit_events: 20_000,
+            commit_after: Duration::from_secs(1),
         }
     }
 }
@@ -521,10 +527,10 @@ impl Dispatcher {
                 let v: Value = serde_json::from_str(&json).ok()?;
                 Some((
                     id,
-                    Slot {
-                        revision: v.get("rev")?.as_i64()?,
-                        state: v.get("state").cloned().unwrap_or(Value::Null),
-                    },
+                    Slot::new(
+                        v.get("rev")?.as_i64()?,
+                        v.get("state").cloned().unwrap_or(Value::Null),
+                    ),
                 ))
             })
             .collect();
@@ -570,45 +576,70 @@ impl Dispatcher {
             // Never run events without the configs: they would go by unseen.
             self.reload().await?;
         }
-        let mut conn = self.read_conn().await?;
-        let options = StreamReadOptions::default()
-            .count(self.settings.batch)
-            .block(block.as_millis().max(1) as usize);
-        let reply: Option<StreamReadReply> = match conn
-            .xread_options(&[self.app.broker.events_key()], &[from.as_str()], &options)
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                self.read_conn = None;
-                return Err(e.into());
+        // Read and run chunks of `batch` events until caught up or until
+        // `commit_events` / `commit_after`, then commit once: the states
+        // written per commit are bounded by the instances touched, not by the
+        // events, so catching up commits rarely and big.
+        let started = Instant::now();
+        let mut from = from;
+        let mut n = 0;
+        let mut newest: Option<String> = None;
+        loop {
+            let mut conn = self.read_conn().await?;
+            let mut options = StreamReadOptions::default().count(self.settings.batch);
+            if n == 0 {
+                options = options.block(block.as_millis().max(1) as usize);
             }
-        };
-        let entries = reply
-            .and_then(|r| r.keys.into_iter().next())
-            .map(|k| k.ids)
-            .unwrap_or_default();
-        let n = entries.len();
-        self.caught_up = n < self.settings.batch;
-        if n > 0 {
-            // Configs changed before these events were accepted must apply.
-            if let Err(e) = self.apply_changes().await {
-                tracing::warn!(error = %e, "applying config changes failed; running the ones loaded");
-            }
-        }
-        let mut newest = None;
-        for entry in entries {
-            let Some(stored) = stored_event(entry) else {
-                continue;
-            };
-            self.process(&stored.id, &stored.json);
-            newest = Some(stored.id);
-        }
-        if let Some(newest) = &newest {
-            for part in self.partitions.values_mut() {
-                if id_key(&part.checkpoint) < id_key(newest) {
-                    part.advance(newest);
+            let reply: Option<StreamReadReply> = match conn
+                .xread_options(&[self.app.broker.events_key()], &[from.as_str()], &options)
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    self.read_conn = None;
+                    if n == 0 {
+                        return Err(e.into());
+                    }
+                    // Commit what was run; the next step reads again.
+                    tracing::warn!(error = %e, "reading events failed; committing what was read");
+                    break;
                 }
+            };
+            let entries = reply
+                .and_then(|r| r.keys.into_iter().next())
+                .map(|k| k.ids)
+                .unwrap_or_default();
+            let read = entries.len();
+            n += read;
+            self.caught_up = read < self.settings.batch;
+            if read > 0 {
+                // Configs changed before these events were accepted must apply.
+                if let Err(e) = self.apply_changes().await {
+                    tracing::warn!(error = %e, "applying config changes failed; running the ones loaded");
+                }
+            }
+            let mut last = None;
+            for entry in entries {
+                let Some(stored) = stored_event(entry) else {
+                    continue;
+                };
+                self.process(&stored.id, &stored.json);
+                last = Some(stored.id);
+            }
+            if let Some(last) = last {
+                for part in self.partitions.values_mut() {
+                    if id_key(&part.checkpoint) < id_key(&last) {
+                        part.advance(&last);
+                    }
+                }
+                from.clone_from(&last);
+                newest = Some(last);
+            }
+            if self.caught_up
+                || n >= self.settings.commit_events
+                || started.elapsed() >= self.settings.commit_after.min(self.settings.lease_ttl / 4)
+            {
+                break;
             }
         }
         self.commit().await?;
@@ -650,12 +681,12 @@ impl Dispatcher {
             if id_key(&part.checkpoint) >= key {
                 continue;
             }
-            let state = part.slot(&inst.id, inst.revision);
-            let Some(outputs) = inst.handler.handle(state, &event, now) else {
+            let (slot, dirty) = part.slot_and_dirty(&inst.id, inst.revision);
+            let Some(outputs) = inst.handler.handle(&mut slot.state, &event, now) else {
                 continue;
             };
+            Partition::note_dirty(dirty, slot, &inst.id);
             evaluated += 1;
-            part.mark_dirty(&inst.id);
             for output in outputs {
                 record(part, &inst, output, now, Some((id, json)), &event);
             }
@@ -671,7 +702,7 @@ impl Dispatcher {
             let Some(part) = self.partitions.get_mut(&inst.partition) else {
                 continue;
             };
-            let state = part.slot(&inst.id, inst.revision);
+            let state = &mut part.slot(&inst.id, inst.revision).state;
             if let Some(outputs) = inst.handler.tick(state, now) {
                 part.mark_dirty(&inst.id);
                 for output in outputs {

@@ -11,7 +11,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Value, json};
+
+use serde_json::Value;
 use tellify_handlers::{Output, Severity};
 
 use crate::broker::Broker;
@@ -22,6 +23,18 @@ use crate::broker::Broker;
 pub struct Slot {
     pub revision: i64,
     pub state: Value,
+    /// Changed since the last commit (then listed in `Partition::dirty`).
+    pub dirty: bool,
+}
+
+impl Slot {
+    pub fn new(revision: i64, state: Value) -> Slot {
+        Slot {
+            revision,
+            state,
+            dirty: false,
+        }
+    }
 }
 
 /// An alert transition bound for the outbox. Consecutive fires of one alert
@@ -43,21 +56,65 @@ pub struct Transition {
 
 impl Transition {
     fn to_json(&self) -> String {
-        json!({
-            "handler": self.handler,
-            "owner": self.owner,
-            "key": self.key,
-            "kind": if self.fire { "fire" } else { "resolve" },
-            "severity": self.severity,
-            "summary": self.summary,
-            "fields": self.fields,
-            "count": self.count,
-            "at": self.at,
-            "event_id": self.event_id,
-            "event": self.event,
+        // Borrowed, not a `json!` copy of the fields and the event.
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            handler: &'a str,
+            owner: &'a str,
+            key: &'a str,
+            kind: &'static str,
+            severity: Option<Severity>,
+            summary: &'a str,
+            fields: &'a serde_json::Map<String, Value>,
+            count: u64,
+            at: i64,
+            event_id: Option<&'a str>,
+            event: Option<&'a str>,
+        }
+        serde_json::to_string(&Out {
+            handler: &self.handler,
+            owner: &self.owner,
+            key: &self.key,
+            kind: if self.fire { "fire" } else { "resolve" },
+            severity: self.severity,
+            summary: &self.summary,
+            fields: &self.fields,
+            count: self.count,
+            at: self.at,
+            event_id: self.event_id.as_deref(),
+            event: self.event.as_deref(),
         })
-        .to_string()
+        .unwrap_or_default()
     }
+}
+
+/// A slot as stored in Redis: `{"rev":…,"state":…}`, written straight from
+/// the state (no copy of it into a new `Value`).
+fn stored_slot(slot: &Slot) -> String {
+    let head = format!("{{\"rev\":{},\"state\":", slot.revision);
+    let mut out = head.clone().into_bytes();
+    // Writing a `Value` cannot fail (its keys are strings); were it to, the
+    // state would be stored as fresh.
+    if serde_json::to_writer(&mut out, &slot.state).is_err() {
+        out = format!("{head}null").into_bytes();
+    }
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The slot of `handler` at `revision`, fresh if the revision moved. No
+/// allocation when the instance has a slot already (the hot path: once per
+/// candidate per event).
+fn slot_in<'a>(slots: &'a mut HashMap<String, Slot>, handler: &str, revision: i64) -> &'a mut Slot {
+    if !slots.contains_key(handler) {
+        slots.insert(handler.to_owned(), Slot::new(revision, Value::Null));
+    }
+    let slot = slots.get_mut(handler).expect("just inserted");
+    if slot.revision != revision {
+        slot.revision = revision;
+        slot.state = Value::Null;
+    }
+    slot
 }
 
 pub struct Partition {
@@ -65,7 +122,8 @@ pub struct Partition {
     /// Last event fully processed ("0-0" before the first).
     pub checkpoint: String,
     pub slots: HashMap<String, Slot>,
-    dirty: HashSet<String>,
+    /// The instances whose slot is marked dirty, each once.
+    dirty: Vec<String>,
     deleted: HashSet<String>,
     transitions: Vec<Transition>,
     /// (handler, key) → position in `transitions` of its last entry.
@@ -100,7 +158,7 @@ impl Partition {
             id,
             checkpoint,
             slots,
-            dirty: HashSet::new(),
+            dirty: Vec::new(),
             deleted: HashSet::new(),
             transitions: Vec::new(),
             last: HashMap::new(),
@@ -109,31 +167,42 @@ impl Partition {
         }
     }
 
-    /// The state of an instance at `revision`, fresh if the revision moved.
-    pub fn slot(&mut self, handler: &str, revision: i64) -> &mut Value {
-        let slot = self.slots.entry(handler.to_owned()).or_insert(Slot {
-            revision,
-            state: Value::Null,
-        });
-        if slot.revision != revision {
-            *slot = Slot {
-                revision,
-                state: Value::Null,
-            };
-        }
-        &mut slot.state
+    /// The slot of an instance at `revision`, fresh if the revision moved.
+    pub fn slot(&mut self, handler: &str, revision: i64) -> &mut Slot {
+        slot_in(&mut self.slots, handler, revision)
     }
 
+    /// The slot of an instance and the list of changed ones, borrowed
+    /// together; see [`Partition::note_dirty`].
+    pub fn slot_and_dirty(
+        &mut self,
+        handler: &str,
+        revision: i64,
+    ) -> (&mut Slot, &mut Vec<String>) {
+        (slot_in(&mut self.slots, handler, revision), &mut self.dirty)
+    }
+
+    /// Mark the slot of `handler` (which must exist) as changed.
     pub fn mark_dirty(&mut self, handler: &str) {
-        if !self.dirty.contains(handler) {
-            self.dirty.insert(handler.to_owned());
+        if let Some(slot) = self.slots.get_mut(handler) {
+            Partition::note_dirty(&mut self.dirty, slot, handler);
+        }
+    }
+
+    /// Note that `slot` (of `handler`) changed.
+    pub fn note_dirty(dirty: &mut Vec<String>, slot: &mut Slot, handler: &str) {
+        if !slot.dirty {
+            slot.dirty = true;
+            dirty.push(handler.to_owned());
         }
     }
 
     /// Drop the state of an instance that no longer exists.
     pub fn forget(&mut self, handler: &str) {
-        if self.slots.remove(handler).is_some() {
-            self.dirty.remove(handler);
+        if let Some(slot) = self.slots.remove(handler) {
+            if slot.dirty {
+                self.dirty.retain(|h| h != handler);
+            }
             self.deleted.insert(handler.to_owned());
         }
     }
@@ -227,11 +296,8 @@ impl Partition {
             .arg(self.transitions.len())
             .arg(self.derived.len());
         for h in &self.dirty {
-            let state = self
-                .slots
-                .get(h)
-                .map(|s| json!({"rev": s.revision, "state": s.state}));
-            pipe.arg(h).arg(state.unwrap_or(Value::Null).to_string());
+            let state = self.slots.get(h).map(stored_slot);
+            pipe.arg(h).arg(state.unwrap_or_else(|| "null".to_owned()));
         }
         for h in &self.deleted {
             pipe.arg(h);
@@ -253,7 +319,11 @@ impl Partition {
             .map(|t| t.count)
             .sum();
         let resolved = self.transitions.iter().filter(|t| !t.fire).count() as u64;
-        self.dirty.clear();
+        for h in self.dirty.drain(..) {
+            if let Some(slot) = self.slots.get_mut(&h) {
+                slot.dirty = false;
+            }
+        }
         self.deleted.clear();
         self.transitions.clear();
         self.last.clear();
