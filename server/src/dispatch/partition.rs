@@ -11,7 +11,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-
 use serde_json::Value;
 use tellify_handlers::{Output, Severity};
 
