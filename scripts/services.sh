@@ -113,7 +113,12 @@ start() {
 
 stop() {
   for name in smtp mongo redis; do
-    if running "$name"; then kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true; fi
+    if running "$name"; then
+      pid=$(cat "$RUN/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      # Wait until it is gone, so a start right after finds its port free.
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     rm -f "$RUN/$name.pid"
   done
 }
