@@ -56,6 +56,17 @@ impl Broker {
         self.conn.clone()
     }
 
+    /// A connection of its own, for blocking reads (XREAD BLOCK) that must
+    /// not hold up the shared one. Its answers may take up to 10 s.
+    pub async fn dedicated_conn(&self) -> RedisResult<redis::aio::MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
     /// The underlying client, for dedicated connections (pub/sub).
     pub fn client(&self) -> &Client {
         &self.client

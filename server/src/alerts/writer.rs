@@ -97,15 +97,7 @@ impl AlertWriter {
         if let Some(c) = &self.conn {
             return Ok(c.clone());
         }
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(10)));
-        let c = self
-            .app
-            .broker
-            .client()
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+        let c = self.app.broker.dedicated_conn().await?;
         self.conn = Some(c.clone());
         Ok(c)
     }

@@ -545,17 +545,7 @@ impl Dispatcher {
         if let Some(c) = &self.read_conn {
             return Ok(c.clone());
         }
-        // A connection of its own: a blocking XREAD must not hold up the
-        // shared one.
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(10)));
-        let c = self
-            .app
-            .broker
-            .client()
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
+        let c = self.app.broker.dedicated_conn().await?;
         self.read_conn = Some(c.clone());
         Ok(c)
     }
