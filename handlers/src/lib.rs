@@ -163,8 +163,11 @@ pub trait Handler: Send + Sync {
     /// anything. The dispatcher builds its index from their eq/in conditions.
     fn filters(&self) -> Vec<&Filter>;
     /// Run on one event. `now` is the event's own time. `state` is
-    /// `Value::Null` for a fresh instance. Returns `None` when the event does
-    /// not concern this instance (state untouched), `Some(outputs)` otherwise.
+    /// `Value::Null` for a fresh instance. Returns `None` when the event
+    /// changed nothing (state untouched, nothing to say: it did not match, or
+    /// it matched but, say, stayed below every level of a key not firing),
+    /// `Some(outputs)` otherwise; the dispatcher writes the state back only
+    /// then, so `None` is what keeps unchanged states out of the commit.
     fn handle(&self, state: &mut Value, event: &Event, now: Millis) -> Option<Vec<Output>>;
     /// Time-based work. `None` = nothing changed.
     fn tick(&self, state: &mut Value, now: Millis) -> Option<Vec<Output>> {

@@ -55,7 +55,7 @@ impl Default for Metrics {
         );
         registry.register(
             "handler_evaluations",
-            "Handler instances that an event concerned",
+            "Handler instances run on an event (the index's candidates for it)",
             m.handler_evaluations.clone(),
         );
         registry.register(

@@ -271,11 +271,8 @@ impl Handler for Match {
             Value::Object(firing) => firing.remove(&key).is_some(),
             _ => false,
         };
-        Some(if was_firing {
-            vec![Output::Resolve { key }]
-        } else {
-            Vec::new()
-        })
+        // Not firing: nothing to resolve, nothing changed.
+        was_firing.then(|| vec![Output::Resolve { key }])
     }
 
     fn tick(&self, state: &mut Value, now: Millis) -> Option<Vec<Output>> {

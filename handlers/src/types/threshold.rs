@@ -403,11 +403,8 @@ impl Handler for Threshold {
                 Value::Object(levels) => levels.remove(&keyed.key).is_some(),
                 _ => false,
             };
-            return Some(if was {
-                vec![Output::Resolve { key: keyed.key }]
-            } else {
-                Vec::new()
-            });
+            // Below every level and not firing: nothing changed.
+            return was.then(|| vec![Output::Resolve { key: keyed.key }]);
         };
         if new != current {
             object(state).insert(keyed.key.clone(), new.into());

@@ -52,7 +52,10 @@ struct Entry {
     count: i64,
     at: i64,
     event_id: Option<String>,
-    event: Option<String>,
+    /// The event as a JSON object; entries written before it was spliced in
+    /// as one carry it as a JSON string.
+    #[serde(default)]
+    event: Value,
 }
 
 pub struct AlertWriter {
@@ -312,11 +315,10 @@ fn fold(slot: &mut Option<AlertDoc>, id: &str, applied: &str, e: &Entry) -> Opti
     }
     let mut change = None;
     let at = DateTime::from_millis(e.at);
-    let event: Value = e
-        .event
-        .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or(Value::Null);
+    let event: Value = match &e.event {
+        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+        other => other.clone(),
+    };
     let push = |a: &mut AlertDoc, what: &str| {
         a.history.push(HistoryEntry {
             at,

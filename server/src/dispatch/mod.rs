@@ -39,7 +39,7 @@ use crate::catalog;
 use crate::state::AppState;
 use crate::store::HandlerDoc;
 use index::Index;
-use partition::{Partition, Slot};
+use partition::{EventRef, Partition, Slot};
 
 /// Timings of the dispatcher; tests shorten them.
 #[derive(Debug, Clone)]
@@ -74,8 +74,8 @@ impl Default for Settings {
 
 /// A handler instance ready to run.
 pub struct Instance {
-    pub id: String,
-    pub owner: String,
+    pub id: InstanceId,
+    pub owner: Arc<str>,
     pub revision: i64,
     pub enabled: bool,
     pub partition: u32,
@@ -87,7 +87,7 @@ pub struct Dispatcher {
     node: String,
     settings: Settings,
     read_conn: Option<MultiplexedConnection>,
-    instances: HashMap<String, Arc<Instance>>,
+    instances: HashMap<InstanceId, Arc<Instance>>,
     partitions: BTreeMap<u32, Partition>,
     index: Index,
     ticking: Vec<Arc<Instance>>,
@@ -95,6 +95,8 @@ pub struct Dispatcher {
     reloaded: Arc<Notify>,
     caught_up: bool,
     candidates: Vec<u32>,
+    /// (instance position, event number in the chunk) pairs to run.
+    work: Vec<(u32, u32)>,
     /// The last config change applied (`None`: nothing loaded yet).
     changes_seen: Option<String>,
     /// The partitions owned, shared with this node's alert writer.
@@ -123,8 +125,18 @@ pub fn id_millis(id: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// A stream id as (milliseconds, sequence), which compare in stream order.
+pub type StreamPos = (u64, u64);
+
+/// A handler instance's id, shared by its slot, transitions and dirty lists.
+pub type InstanceId = Arc<str>;
+
+/// A hash map with a fast hasher, for the maps the hot path looks up per
+/// candidate (their keys are our own ids, not attacker-chosen in bulk).
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Stream ids compare as (milliseconds, sequence).
-fn id_key(id: &str) -> (u64, u64) {
+pub fn id_key(id: &str) -> StreamPos {
     let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
     (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
@@ -148,6 +160,7 @@ impl Dispatcher {
             reloaded: Arc::new(Notify::new()),
             caught_up: false,
             candidates: Vec::new(),
+            work: Vec::new(),
             changes_seen: None,
             published: Default::default(),
         }
@@ -323,11 +336,14 @@ impl Dispatcher {
         ids.sort();
         ids.dedup();
         let docs = self.app.store.handlers_by_ids(&ids).await?;
-        for id in &ids {
-            self.instances.remove(id);
+        let mut old: HashMap<String, Arc<Instance>> = HashMap::new();
+        for id in ids {
+            if let Some(inst) = self.instances.remove(id.as_str()) {
+                old.insert(id, inst);
+            }
         }
         for doc in docs {
-            let old = self.instances.get(&doc.id).cloned();
+            let old = old.get(&doc.id).cloned();
             if let Some(inst) = self.instance_of_with(doc, old.as_deref()) {
                 self.instances.insert(inst.id.clone(), inst);
             }
@@ -339,7 +355,7 @@ impl Dispatcher {
     }
 
     fn instance_of(&self, doc: HandlerDoc) -> Option<Arc<Instance>> {
-        let old = self.instances.get(&doc.id).cloned();
+        let old = self.instances.get(doc.id.as_str()).cloned();
         self.instance_of_with(doc, old.as_deref())
     }
 
@@ -358,8 +374,8 @@ impl Dispatcher {
         };
         Some(Arc::new(Instance {
             partition: partition_of(&doc.id, self.app.config.partitions),
-            id: doc.id,
-            owner: doc.owner,
+            id: doc.id.into(),
+            owner: doc.owner.into(),
             revision: doc.revision,
             enabled: doc.enabled,
             handler,
@@ -369,10 +385,10 @@ impl Dispatcher {
     /// Drop the state of instances that no longer exist.
     fn forget_deleted(&mut self) {
         for part in self.partitions.values_mut() {
-            let gone: Vec<String> = part
+            let gone: Vec<InstanceId> = part
                 .slots
                 .keys()
-                .filter(|id| !self.instances.contains_key(*id))
+                .filter(|id| !self.instances.contains_key(&***id))
                 .cloned()
                 .collect();
             for id in gone {
@@ -526,7 +542,7 @@ impl Dispatcher {
             .filter_map(|(id, json)| {
                 let v: Value = serde_json::from_str(&json).ok()?;
                 Some((
-                    id,
+                    InstanceId::from(id),
                     Slot::new(
                         v.get("rev")?.as_i64()?,
                         v.get("state").cloned().unwrap_or(Value::Null),
@@ -608,20 +624,23 @@ impl Dispatcher {
                     tracing::warn!(error = %e, "applying config changes failed; running the ones loaded");
                 }
             }
-            let mut last = None;
-            for entry in entries {
-                let Some(stored) = stored_event(entry) else {
-                    continue;
-                };
-                self.process(&stored.id, &stored.json);
-                last = Some(stored.id);
-            }
-            if let Some(last) = last {
+            let chunk: Vec<EventRef> = entries
+                .into_iter()
+                .filter_map(stored_event)
+                .map(|stored| EventRef {
+                    id: stored.id.into(),
+                    json: stored.json.into(),
+                })
+                .collect();
+            self.process(&chunk);
+            if let Some(last) = chunk.last().map(|e| e.id.clone()) {
+                let at = id_key(&last);
                 for part in self.partitions.values_mut() {
-                    if id_key(&part.checkpoint) < id_key(&last) {
-                        part.advance(&last);
+                    if part.checkpoint_at < at {
+                        part.advance(&last, at);
                     }
                 }
+                let last = last.to_string();
                 from.clone_from(&last);
                 newest = Some(last);
             }
@@ -646,43 +665,73 @@ impl Dispatcher {
         Ok(n)
     }
 
-    /// Run one event through every owned partition that has not seen it.
-    fn process(&mut self, id: &str, json: &str) {
-        let Ok(Value::Object(mut event)) = serde_json::from_str::<Value>(json) else {
-            tracing::warn!(event = id, "unreadable event skipped");
-            return;
-        };
-        event.insert(
-            tellify_handlers::derive::EVENT_ID_FIELD.to_owned(),
-            Value::String(id.to_owned()),
-        );
-        let now = id_millis(id);
-        let key = id_key(id);
-        let metrics = self.app.metrics.clone();
-        metrics.events_dispatched.inc();
+    /// Run a chunk of events through every owned partition that has not
+    /// seen them.
+    ///
+    /// Instance by instance rather than event by event: the candidates of
+    /// every event are listed first, then each instance runs over its events
+    /// in stream order. An instance's state only depends on its own events in
+    /// order, so the outcome is the same, but its parameters and state are
+    /// loaded into the CPU's cache once per chunk instead of once per event
+    /// (with 10,000 instances, touching cold instance data was most of the
+    /// dispatch time). Transitions of one instance keep their order; those of
+    /// different instances interleave differently, which nothing depends on.
+    fn process(&mut self, chunk: &[EventRef]) {
+        // (event, its position in the stream, its time, the stored event).
+        let mut events: Vec<(Event, StreamPos, i64, &EventRef)> = Vec::with_capacity(chunk.len());
+        let mut work = std::mem::take(&mut self.work);
+        work.clear();
         let mut candidates = std::mem::take(&mut self.candidates);
-        self.index.candidates(&event, &mut candidates);
+        for stored in chunk {
+            let Ok(Value::Object(mut event)) = serde_json::from_str::<Value>(&stored.json) else {
+                tracing::warn!(event = &*stored.id, "unreadable event skipped");
+                continue;
+            };
+            event.insert(
+                tellify_handlers::derive::EVENT_ID_FIELD.to_owned(),
+                Value::String(stored.id.to_string()),
+            );
+            self.index.candidates(&event, &mut candidates);
+            let n = u32::try_from(events.len()).unwrap_or(u32::MAX);
+            work.extend(candidates.iter().map(|&pos| (pos, n)));
+            events.push((event, id_key(&stored.id), id_millis(&stored.id), stored));
+        }
+        self.app
+            .metrics
+            .events_dispatched
+            .inc_by(events.len() as u64);
+        // By instance, then by event: each instance's events in order.
+        work.sort_unstable();
         let mut evaluated = 0;
-        for &pos in &candidates {
-            let inst = self.index.instances[pos as usize].clone();
+        let mut ran: Option<(u32, u32)> = None;
+        for &(pos, n) in &work {
+            let inst = &self.index.instances[pos as usize];
+            let (event, at, now, stored) = &events[n as usize];
             let Some(part) = self.partitions.get_mut(&inst.partition) else {
                 continue;
             };
-            if id_key(&part.checkpoint) >= key {
+            if part.checkpoint_at >= *at {
                 continue;
             }
+            // The same instance twice for one event (shouldn't happen: the
+            // index lists each once) would run it twice.
+            if ran == Some((pos, n)) {
+                continue;
+            }
+            ran = Some((pos, n));
             let (slot, dirty) = part.slot_and_dirty(&inst.id, inst.revision);
-            let Some(outputs) = inst.handler.handle(&mut slot.state, &event, now) else {
+            evaluated += 1;
+            let Some(outputs) = inst.handler.handle(&mut slot.state, event, *now) else {
                 continue;
             };
             Partition::note_dirty(dirty, slot, &inst.id);
-            evaluated += 1;
             for output in outputs {
-                record(part, &inst, output, now, Some((id, json)), &event);
+                record(part, inst, output, *now, Some(stored), event);
             }
         }
-        metrics.handler_evaluations.inc_by(evaluated);
+        self.app.metrics.handler_evaluations.inc_by(evaluated);
         self.candidates = candidates;
+        self.work = work;
     }
 
     /// Tick the time-based instances of every owned partition.
@@ -781,7 +830,7 @@ fn record(
     inst: &Instance,
     output: Output,
     now: i64,
-    event: Option<(&str, &str)>,
+    event: Option<&EventRef>,
     parent: &Event,
 ) {
     match output {

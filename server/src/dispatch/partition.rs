@@ -9,11 +9,13 @@
 //! all: after a crash the partition replays from its checkpoint and nothing
 //! is counted twice or lost.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::Value;
 use tellify_handlers::{Output, Severity};
 
+use super::{FastMap, InstanceId, StreamPos, id_key};
 use crate::broker::Broker;
 
 /// The state of one instance, with the revision of the parameters it was
@@ -40,8 +42,8 @@ impl Slot {
 /// in a batch are folded into one entry with a count.
 #[derive(Debug, Clone)]
 pub struct Transition {
-    pub handler: String,
-    pub owner: String,
+    pub handler: InstanceId,
+    pub owner: Arc<str>,
     pub key: String,
     pub fire: bool,
     pub severity: Option<Severity>,
@@ -49,13 +51,25 @@ pub struct Transition {
     pub fields: serde_json::Map<String, Value>,
     pub count: u64,
     pub at: i64,
-    pub event_id: Option<String>,
-    pub event: Option<String>,
+    /// The event that caused it (none for a tick), shared with every other
+    /// transition of that event.
+    pub event: Option<EventRef>,
+}
+
+/// A stream event as read: its id and its stored JSON, shared (not copied)
+/// by the transitions it causes.
+#[derive(Debug, Clone)]
+pub struct EventRef {
+    pub id: Arc<str>,
+    pub json: Arc<str>,
 }
 
 impl Transition {
+    /// The outbox entry. The event goes in as the JSON object it is stored
+    /// as (spliced in, neither parsed nor escaped again); the alert writer
+    /// also reads entries of older versions that carried it as a string.
     fn to_json(&self) -> String {
-        // Borrowed, not a `json!` copy of the fields and the event.
+        // Borrowed, not a `json!` copy of the fields.
         #[derive(serde::Serialize)]
         struct Out<'a> {
             handler: &'a str,
@@ -68,9 +82,8 @@ impl Transition {
             count: u64,
             at: i64,
             event_id: Option<&'a str>,
-            event: Option<&'a str>,
         }
-        serde_json::to_string(&Out {
+        let mut out = serde_json::to_string(&Out {
             handler: &self.handler,
             owner: &self.owner,
             key: &self.key,
@@ -80,10 +93,19 @@ impl Transition {
             fields: &self.fields,
             count: self.count,
             at: self.at,
-            event_id: self.event_id.as_deref(),
-            event: self.event.as_deref(),
+            event_id: self.event.as_ref().map(|e| &*e.id),
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+        if let Some(e) = &self.event
+            && out.ends_with('}')
+        {
+            out.pop();
+            out.reserve(e.json.len() + 10);
+            out.push_str(",\"event\":");
+            out.push_str(&e.json);
+            out.push('}');
+        }
+        out
     }
 }
 
@@ -101,14 +123,16 @@ fn stored_slot(slot: &Slot) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// The slot of `handler` at `revision`, fresh if the revision moved. No
-/// allocation when the instance has a slot already (the hot path: once per
-/// candidate per event).
-fn slot_in<'a>(slots: &'a mut HashMap<String, Slot>, handler: &str, revision: i64) -> &'a mut Slot {
-    if !slots.contains_key(handler) {
-        slots.insert(handler.to_owned(), Slot::new(revision, Value::Null));
-    }
-    let slot = slots.get_mut(handler).expect("just inserted");
+/// The slot of `handler` at `revision`, fresh if the revision moved. One
+/// lookup and no allocation (the hot path: once per candidate per event).
+fn slot_in<'a>(
+    slots: &'a mut FastMap<InstanceId, Slot>,
+    handler: &InstanceId,
+    revision: i64,
+) -> &'a mut Slot {
+    let slot = slots
+        .entry(handler.clone())
+        .or_insert_with(|| Slot::new(revision, Value::Null));
     if slot.revision != revision {
         slot.revision = revision;
         slot.state = Value::Null;
@@ -120,13 +144,15 @@ pub struct Partition {
     pub id: u32,
     /// Last event fully processed ("0-0" before the first).
     pub checkpoint: String,
-    pub slots: HashMap<String, Slot>,
+    /// `checkpoint` as a number, compared once per candidate per event.
+    pub checkpoint_at: StreamPos,
+    pub slots: FastMap<InstanceId, Slot>,
     /// The instances whose slot is marked dirty, each once.
-    dirty: Vec<String>,
-    deleted: HashSet<String>,
+    dirty: Vec<InstanceId>,
+    deleted: HashSet<InstanceId>,
     transitions: Vec<Transition>,
     /// (handler, key) → position in `transitions` of its last entry.
-    last: HashMap<(String, String), usize>,
+    last: FastMap<(InstanceId, String), usize>,
     derived: Vec<String>,
     checkpoint_moved: bool,
 }
@@ -152,22 +178,23 @@ return 1
 ";
 
 impl Partition {
-    pub fn new(id: u32, checkpoint: String, slots: HashMap<String, Slot>) -> Self {
+    pub fn new(id: u32, checkpoint: String, slots: FastMap<InstanceId, Slot>) -> Self {
         Partition {
             id,
+            checkpoint_at: id_key(&checkpoint),
             checkpoint,
             slots,
             dirty: Vec::new(),
             deleted: HashSet::new(),
             transitions: Vec::new(),
-            last: HashMap::new(),
+            last: FastMap::default(),
             derived: Vec::new(),
             checkpoint_moved: false,
         }
     }
 
     /// The slot of an instance at `revision`, fresh if the revision moved.
-    pub fn slot(&mut self, handler: &str, revision: i64) -> &mut Slot {
+    pub fn slot(&mut self, handler: &InstanceId, revision: i64) -> &mut Slot {
         slot_in(&mut self.slots, handler, revision)
     }
 
@@ -175,50 +202,53 @@ impl Partition {
     /// together; see [`Partition::note_dirty`].
     pub fn slot_and_dirty(
         &mut self,
-        handler: &str,
+        handler: &InstanceId,
         revision: i64,
-    ) -> (&mut Slot, &mut Vec<String>) {
+    ) -> (&mut Slot, &mut Vec<InstanceId>) {
         (slot_in(&mut self.slots, handler, revision), &mut self.dirty)
     }
 
     /// Mark the slot of `handler` (which must exist) as changed.
-    pub fn mark_dirty(&mut self, handler: &str) {
+    pub fn mark_dirty(&mut self, handler: &InstanceId) {
         if let Some(slot) = self.slots.get_mut(handler) {
             Partition::note_dirty(&mut self.dirty, slot, handler);
         }
     }
 
     /// Note that `slot` (of `handler`) changed.
-    pub fn note_dirty(dirty: &mut Vec<String>, slot: &mut Slot, handler: &str) {
+    pub fn note_dirty(dirty: &mut Vec<InstanceId>, slot: &mut Slot, handler: &InstanceId) {
         if !slot.dirty {
             slot.dirty = true;
-            dirty.push(handler.to_owned());
+            dirty.push(handler.clone());
         }
     }
 
     /// Drop the state of an instance that no longer exists.
-    pub fn forget(&mut self, handler: &str) {
+    pub fn forget(&mut self, handler: &InstanceId) {
         if let Some(slot) = self.slots.remove(handler) {
             if slot.dirty {
                 self.dirty.retain(|h| h != handler);
             }
-            self.deleted.insert(handler.to_owned());
+            self.deleted.insert(handler.clone());
         }
     }
 
-    pub fn advance(&mut self, id: &str) {
-        self.checkpoint = id.to_owned();
+    /// Move the checkpoint to `id` (at `at`, its numeric form).
+    pub fn advance(&mut self, id: &str, at: StreamPos) {
+        id.clone_into(&mut self.checkpoint);
+        self.checkpoint_at = at;
         self.checkpoint_moved = true;
     }
 
-    /// Record what a handler said about an event (or a tick).
+    /// Record what a handler said about an event (or a tick). Consecutive
+    /// fires of one alert at one severity fold into one transition.
     pub fn record(
         &mut self,
-        handler: &str,
-        owner: &str,
+        handler: &InstanceId,
+        owner: &Arc<str>,
         output: Output,
         at: i64,
-        event: Option<(&str, &str)>,
+        event: Option<&EventRef>,
     ) {
         let (fire, key, severity, summary, fields) = match output {
             Output::Fire {
@@ -230,7 +260,7 @@ impl Partition {
             Output::Resolve { key } => (false, key, None, String::new(), serde_json::Map::new()),
             Output::Emit { .. } => return,
         };
-        let slot = (handler.to_owned(), key);
+        let slot = (handler.clone(), key);
         if fire && let Some(&pos) = self.last.get(&slot) {
             let t = &mut self.transitions[pos];
             if t.fire && t.severity == severity {
@@ -238,24 +268,23 @@ impl Partition {
                 t.summary = summary;
                 t.fields = fields;
                 t.at = at;
-                t.event_id = event.map(|(id, _)| id.to_owned());
-                t.event = event.map(|(_, e)| e.to_owned());
+                t.event = event.cloned();
                 return;
             }
         }
-        self.last.insert(slot.clone(), self.transitions.len());
+        let key = slot.1.clone();
+        self.last.insert(slot, self.transitions.len());
         self.transitions.push(Transition {
-            handler: slot.0,
-            owner: owner.to_owned(),
-            key: slot.1,
+            handler: handler.clone(),
+            owner: owner.clone(),
+            key,
             fire,
             severity,
             summary,
             fields,
             count: 1,
             at,
-            event_id: event.map(|(id, _)| id.to_owned()),
-            event: event.map(|(_, e)| e.to_owned()),
+            event: event.cloned(),
         });
     }
 
@@ -296,10 +325,11 @@ impl Partition {
             .arg(self.derived.len());
         for h in &self.dirty {
             let state = self.slots.get(h).map(stored_slot);
-            pipe.arg(h).arg(state.unwrap_or_else(|| "null".to_owned()));
+            pipe.arg(&**h)
+                .arg(state.unwrap_or_else(|| "null".to_owned()));
         }
         for h in &self.deleted {
-            pipe.arg(h);
+            pipe.arg(&**h);
         }
         for t in &self.transitions {
             pipe.arg(t.to_json());

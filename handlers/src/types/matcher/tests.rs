@@ -58,8 +58,8 @@ fn resolve_filter_resolves_the_same_key_once() {
         brief(&h.handle(&mut state, &pass("b1"), 1).expect("resolves")),
         ["resolve vr0/b1"]
     );
-    assert_eq!(h.handle(&mut state, &pass("b1"), 2), Some(vec![]));
-    assert_eq!(h.handle(&mut state, &pass("b3"), 2), Some(vec![]));
+    assert_eq!(h.handle(&mut state, &pass("b1"), 2), None);
+    assert_eq!(h.handle(&mut state, &pass("b3"), 2), None);
     assert_eq!(state, json!({"vr0/b2": 0}));
     assert_eq!(
         h.handle(&mut state, &event(json!({"status": "running"})), 3),
