@@ -112,6 +112,29 @@ pub async fn purge_user(app: &AppState, name: &str, by: &str) -> ApiResult<Remov
     Ok(removed)
 }
 
+/// What [`purge_user`] would remove now, counted without removing anything
+/// (for the confirmation an administrator sees first). `users` is 1 if the
+/// user exists. Events arriving meanwhile may change the counts a little.
+pub async fn preview(app: &AppState, name: &str) -> ApiResult<Removed> {
+    let store = &app.store;
+    let handlers = store.ids_owned("handlers", name).await?;
+    let digests = find_digests(app, name).await?;
+    Ok(Removed {
+        handlers: handlers.len() as u64,
+        handler_states: count_states(app, &handlers).await?,
+        alerts: store.count_owned("alerts", name).await?,
+        channels: store.count_owned("channels", name).await?,
+        policies: store.count_owned("policies", name).await?,
+        pending_digests: digests.pending(),
+        inflight_digests: digests.inflight(),
+        schedule_entries: digests.schedule_entries(),
+        notifications: store.count_owned("notifications", name).await?,
+        tokens: store.count_owned("tokens", name).await?,
+        sessions: store.count_owned("sessions", name).await?,
+        users: u64::from(store.user(name).await?.is_some()),
+    })
+}
+
 /// One pass over everything of `name` but the user document.
 async fn sweep(app: &AppState, name: &str) -> ApiResult<Removed> {
     let store = &app.store;
@@ -172,10 +195,70 @@ async fn forget_states(app: &AppState, ids: &[String]) -> RedisResult<u64> {
     Ok(counts.iter().sum())
 }
 
+/// How many of these instances have dispatcher state.
+async fn count_states(app: &AppState, ids: &[String]) -> RedisResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut pipe = redis::pipe();
+    for id in ids {
+        let p = partition_of(id, app.config.partitions);
+        pipe.hexists(app.broker.state_key(p), id);
+    }
+    let found: Vec<bool> = pipe.query_async(&mut app.broker.conn()).await?;
+    Ok(found.into_iter().filter(|f| *f).count() as u64)
+}
+
 /// Delete `name`'s digest keys (`{u:NAME}:*`: pending, in flight, lock,
 /// repeat settings) and their entries in the schedules. How many pending
 /// digests, digests in flight and schedule entries went.
 async fn drop_digests(app: &AppState, name: &str) -> RedisResult<(u64, u64, u64)> {
+    let found = find_digests(app, name).await?;
+    let mut conn = app.broker.conn();
+    if !found.keys.is_empty() {
+        let () = conn.del(&found.keys).await?;
+    }
+    let mut scheduled = 0;
+    for (key, members) in &found.scheduled {
+        let n: u64 = conn.zrem(key, members).await?;
+        scheduled += n;
+    }
+    Ok((found.pending(), found.inflight(), scheduled))
+}
+
+/// `name`'s digest keys and their members of the schedules, as found now.
+struct Digests {
+    /// Keys under `{u:NAME}:`.
+    keys: Vec<String>,
+    /// Per sorted set (its full key), the members that are `name`'s.
+    scheduled: Vec<(String, Vec<String>)>,
+}
+
+impl Digests {
+    fn count(&self, what: &str) -> u64 {
+        self.keys
+            .iter()
+            .filter(|k| {
+                k.rsplit_once("}:")
+                    .is_some_and(|(_, rest)| rest.starts_with(&format!("{what}:")))
+            })
+            .count() as u64
+    }
+
+    fn pending(&self) -> u64 {
+        self.count("pending")
+    }
+
+    fn inflight(&self) -> u64 {
+        self.count("inflight")
+    }
+
+    fn schedule_entries(&self) -> u64 {
+        self.scheduled.iter().map(|(_, m)| m.len() as u64).sum()
+    }
+}
+
+async fn find_digests(app: &AppState, name: &str) -> RedisResult<Digests> {
     let mut conn = app.broker.conn();
     // The user's keys share the hash tag `{u:NAME}`: on Redis Cluster they
     // sit on one node, which is the one to scan.
@@ -191,17 +274,8 @@ async fn drop_digests(app: &AppState, name: &str) -> RedisResult<(u64, u64, u64)
         }
         keys
     };
-    let kind = |k: &str, what: &str| {
-        k.rsplit_once("}:")
-            .is_some_and(|(_, rest)| rest.starts_with(&format!("{what}:")))
-    };
-    let pending = keys.iter().filter(|k| kind(k, "pending")).count() as u64;
-    let inflight = keys.iter().filter(|k| kind(k, "inflight")).count() as u64;
-    if !keys.is_empty() {
-        let () = conn.del(&keys).await?;
-    }
     let member_pattern = format!("{}{SEP}*", glob_escape(name));
-    let mut scheduled = 0;
+    let mut scheduled = Vec::new();
     for set in USER_SORTED_SETS {
         let key = app.broker.key(set);
         let members: Vec<String> = {
@@ -215,11 +289,10 @@ async fn drop_digests(app: &AppState, name: &str) -> RedisResult<(u64, u64, u64)
             all
         };
         if !members.is_empty() {
-            let n: u64 = app.broker.conn().zrem(&key, &members).await?;
-            scheduled += n;
+            scheduled.push((key, members));
         }
     }
-    Ok((pending, inflight, scheduled))
+    Ok(Digests { keys, scheduled })
 }
 
 /// `s` with Redis' glob characters escaped, to match it literally.

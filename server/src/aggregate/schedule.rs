@@ -219,6 +219,9 @@ fn after(t: Timestamp, ms: Millis) -> Timestamp {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::aggregate::policy::parse_policy;

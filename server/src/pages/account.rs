@@ -1,4 +1,4 @@
-//! `/settings` (profile, timezone, password, API tokens) and `/admin/users`.
+//! `/settings`: profile, timezone, password, API tokens.
 //! Plain forms, each checking the session's CSRF token; a form with problems
 //! is shown again with each problem by its field.
 
@@ -7,15 +7,13 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use mongodb::bson::DateTime;
 use serde::Deserialize;
 
 use super::{Layout, Page, PageResult, Viewer};
 use crate::auth::{Scope, secrets};
 use crate::error::{ApiError, Problem};
-use crate::routes::users::{check_email, check_name, check_password, check_timezone};
+use crate::routes::users::{check_email, check_password, check_timezone};
 use crate::state::AppState;
-use crate::store::User;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,7 +21,6 @@ pub fn router() -> Router<AppState> {
         .route("/settings/profile", post(update_profile))
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
-        .route("/admin/users", get(users).post(create_user))
 }
 
 /// Problems of a submitted form, shown by their field.
@@ -206,9 +203,9 @@ async fn create_token(
 }
 
 #[derive(Debug, Deserialize)]
-struct CsrfForm {
+pub(super) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 async fn revoke_token(
@@ -225,120 +222,4 @@ async fn revoke_token(
         .ok_or(ApiError::NotFound)?;
     state.tokens.forget(&token.hash);
     Ok(axum::response::Redirect::to("/settings").into_response())
-}
-
-pub struct UserRow {
-    pub name: String,
-    pub email: String,
-    pub timezone: String,
-    pub admin: bool,
-    pub created: String,
-}
-
-#[derive(Template)]
-#[template(path = "pages/admin_users.html")]
-struct UsersPage {
-    l: Layout,
-    users: Vec<UserRow>,
-    created: String,
-    form: NewUserForm,
-    problems: Problems,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct NewUserForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    timezone: String,
-    admin: Option<String>,
-}
-
-fn require_admin(viewer: &Viewer) -> PageResult<()> {
-    if viewer.user.admin {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only administrators may see this page".into()).into())
-    }
-}
-
-async fn render_users(
-    state: &AppState,
-    viewer: &Viewer,
-    created: String,
-    form: NewUserForm,
-    problems: Problems,
-) -> PageResult {
-    let users = state.store.list_users().await?;
-    Ok(Page(UsersPage {
-        l: viewer.layout("Users", "admin"),
-        users: users
-            .iter()
-            .map(|u| UserRow {
-                name: u.name.clone(),
-                email: u.email.clone(),
-                timezone: u.timezone.clone(),
-                admin: u.admin,
-                created: viewer.time(u.created_at),
-            })
-            .collect(),
-        created,
-        form,
-        problems,
-    })
-    .into_response())
-}
-
-async fn users(State(state): State<AppState>, viewer: Viewer) -> PageResult {
-    require_admin(&viewer)?;
-    let form = NewUserForm {
-        timezone: viewer.user.timezone.clone(),
-        ..NewUserForm::default()
-    };
-    render_users(&state, &viewer, String::new(), form, Problems::default()).await
-}
-
-async fn create_user(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Form(mut form): Form<NewUserForm>,
-) -> PageResult {
-    require_admin(&viewer)?;
-    viewer.check_csrf(&form.csrf)?;
-    form.name = form.name.trim().to_owned();
-    form.email = form.email.trim().to_owned();
-    form.timezone = form.timezone.trim().to_owned();
-    let mut problems = Vec::new();
-    check_name(&form.name, &mut problems);
-    check_password(&form.password, &mut problems);
-    check_email(&form.email, &mut problems);
-    check_timezone(&form.timezone, "/timezone", &mut problems);
-    if !problems.is_empty() {
-        form.password.clear();
-        return render_users(&state, &viewer, String::new(), form, Problems(problems)).await;
-    }
-    let user = User {
-        name: form.name.clone(),
-        email: form.email.clone(),
-        timezone: form.timezone.clone(),
-        admin: form.admin.is_some(),
-        password_hash: secrets::hash_password_off(std::mem::take(&mut form.password)).await?,
-        created_at: DateTime::now(),
-    };
-    if !state.store.insert_user(&user).await? {
-        let taken = Problem::at_pointer("/name", format!("'{}' exists already", user.name));
-        return render_users(&state, &viewer, String::new(), form, Problems(vec![taken])).await;
-    }
-    tracing::info!(user = %user.name, by = %viewer.user.name, "user created");
-    let fresh = NewUserForm {
-        timezone: viewer.user.timezone.clone(),
-        ..NewUserForm::default()
-    };
-    render_users(&state, &viewer, user.name, fresh, Problems::default()).await
 }

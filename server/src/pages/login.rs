@@ -24,11 +24,18 @@ pub fn router() -> Router<AppState> {
 struct LoginPage {
     l: Layout,
     failed: bool,
+    /// Seconds to wait before the next attempt, when the last one was
+    /// refused by the login throttle (`None` otherwise).
+    throttled: Option<u64>,
 }
 
+/// What `POST /login` sends a form back with: `failed=1`, and after a
+/// throttled attempt `throttled=<seconds>`. A `throttled` that is not a
+/// number is ignored (the page still says the sign-in failed).
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
     failed: Option<String>,
+    throttled: Option<String>,
 }
 
 async fn login_page(Query(q): Query<LoginQuery>) -> Page<LoginPage> {
@@ -41,6 +48,7 @@ async fn login_page(Query(q): Query<LoginQuery>) -> Page<LoginPage> {
             csrf: String::new(),
         },
         failed: q.failed.is_some(),
+        throttled: q.throttled.and_then(|t| t.parse().ok()),
     })
 }
 

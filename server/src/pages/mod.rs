@@ -12,6 +12,7 @@
 //! as in the API.
 
 mod account;
+mod admin;
 mod alerts;
 mod config;
 mod events;
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(alerts::router())
         .merge(events::router())
         .merge(account::router())
+        .merge(admin::router())
         .merge(config::router())
         .merge(live::router())
 }

@@ -17,7 +17,7 @@ pub const OWNED_COLLECTIONS: [&str; 4] = ["alerts", "channels", "policies", "not
 
 impl Store {
     /// The `_id`s of `owner`'s documents in `collection`.
-    async fn owned_ids(
+    pub async fn ids_owned(
         &self,
         collection: &str,
         owner: &str,
@@ -33,6 +33,15 @@ impl Store {
             .into_iter()
             .filter_map(|d| d.get_str("_id").ok().map(str::to_owned))
             .collect())
+    }
+
+    /// How many documents of `owner` `collection` holds (any collection
+    /// with an `owner` field).
+    pub async fn count_owned(&self, collection: &str, owner: &str) -> mongodb::error::Result<u64> {
+        self.db
+            .collection::<Document>(collection)
+            .count_documents(doc! {"owner": owner})
+            .await
     }
 
     /// Delete every document of `owner` in one of [`OWNED_COLLECTIONS`].
@@ -82,7 +91,7 @@ impl Store {
     /// and has its state removed (one created meanwhile is left for the
     /// purge's second pass, rather than deleted unseen).
     pub async fn delete_handlers_of(&self, owner: &str) -> mongodb::error::Result<Vec<String>> {
-        let ids = self.owned_ids("handlers", owner).await?;
+        let ids = self.ids_owned("handlers", owner).await?;
         if !ids.is_empty() {
             self.db
                 .collection::<Document>("handlers")

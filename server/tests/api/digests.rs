@@ -479,6 +479,27 @@ async fn smtp_down_then_back() {
             .is_some_and(|e| e.contains(&port.to_string())),
         "{log}"
     );
+    // The dashboard shows the failure and why.
+    let session = app.login("ann", "ann-password").await;
+    let sent_page = app.page("/notifications", Some(&session)).await;
+    assert!(
+        sent_page
+            .body
+            .contains(r#"<span class="status">failed</span>"#),
+        "{}",
+        sent_page.body
+    );
+    let shown_error = sent_page
+        .body
+        .split(r#"<p class="error">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap_or_default();
+    assert!(
+        shown_error.contains(&port.to_string()),
+        "the error names the server: {}",
+        sent_page.body
+    );
 
     // The server comes up on that port; the retry (after its backoff) delivers.
     let venv_python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
@@ -519,6 +540,14 @@ async fn smtp_down_then_back() {
         "the same digest, retried"
     );
     assert_eq!(log[0]["attempt"], 2);
+    let sent_page = app.page("/notifications", Some(&session)).await;
+    assert!(
+        sent_page
+            .body
+            .contains(r#"<span class="status">sent</span> (attempt 2)"#),
+        "{}",
+        sent_page.body
+    );
 }
 
 /// Two nodes: each due digest is sent once.

@@ -128,3 +128,46 @@ async fn five_failed_logins_lock_the_name_for_a_while_and_a_success_resets_the_c
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn a_throttled_form_login_shows_how_long_to_wait() {
+    let app = TestApp::spawn().await;
+    app.create_user("ann").await;
+    for _ in 0..5 {
+        let failed = app
+            .post_form("/login", None, &[("name", "ann"), ("password", "wrong")])
+            .await;
+        assert_eq!(failed.location, "/login?failed=1");
+    }
+    // Refused whatever the password; the redirect carries the wait.
+    let refused = app
+        .post_form(
+            "/login",
+            None,
+            &[("name", "ann"), ("password", "ann-password")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let wait: u64 = refused
+        .location
+        .strip_prefix("/login?failed=1&throttled=")
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("a wait in {:?}", refused.location));
+    assert!((14 * 60..=15 * 60).contains(&wait), "{wait}");
+    let page = app.page(&refused.location, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(&format!("Too many attempts; try again in {wait} s.")),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("Wrong user name or password"),
+        "the password was not checked"
+    );
+    // A wait that is not a number is not shown; the failure still is.
+    let odd = app.page("/login?failed=1&throttled=soon", None).await;
+    assert!(odd.body.contains("Wrong user name or password"));
+    assert!(!odd.body.contains("Too many attempts"));
+}

@@ -14,3 +14,4 @@ mod matrix;
 mod pages;
 mod pipeline;
 mod purge;
+mod purge_page;

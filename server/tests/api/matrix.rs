@@ -2,15 +2,17 @@
 //! against an anonymous caller, the owner of the objects, another user and
 //! an administrator, each with the status they must get. Another user's
 //! object is 404, never 403 and never the object; an administrator is no
-//! exception (the API shows everyone their own objects). A second test keeps
-//! the table complete: every route the routers declare must be in it.
+//! exception (the API shows everyone their own objects). The dashboard's
+//! admin pages have a table of their own (sessions and forms with the CSRF
+//! token, not bearer tokens). A last test keeps both tables complete: every
+//! route the routers declare must be in them.
 
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, read};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, read};
 
 /// Who calls.
 #[derive(Debug, Clone, Copy)]
@@ -316,10 +318,12 @@ async fn every_route_answers_anonymous_owner_other_user_and_admin_as_it_must() {
     assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
 }
 
-/// The routes the routers declare: `(METHOD, path)` for every path under
-/// `/api/` and `/events`, read from `server/src/routes/*.rs`.
-fn declared_routes() -> BTreeSet<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+/// The routes the routers in `server/src/{folder}/*.rs` declare, as
+/// `(METHOD, path)`, for the paths that `wanted` picks.
+fn declared_routes(folder: &str, wanted: impl Fn(&str) -> bool) -> BTreeSet<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(folder);
     let mut found = BTreeSet::new();
     for entry in std::fs::read_dir(dir).expect("the routes folder") {
         let text = std::fs::read_to_string(entry.expect("an entry").path()).expect("a file");
@@ -330,7 +334,7 @@ fn declared_routes() -> BTreeSet<(String, String)> {
             let rest = &piece[start + 1..];
             let Some(end) = rest.find('"') else { continue };
             let path = &rest[..end];
-            if !(path.starts_with("/api/") || path == "/events") {
+            if !wanted(path) {
                 continue;
             }
             // The method routers of this route: up to the next route or the
@@ -353,10 +357,97 @@ fn declared_routes() -> BTreeSet<(String, String)> {
     found
 }
 
+/// The dashboard's admin pages: method, path (`{user}` for a user who can
+/// be purged), form fields (the caller's CSRF token is added), and the status
+/// for anonymous, an ordinary user, an admin. Anonymous callers are sent to
+/// the login page (303), ordinary users refused (403).
+const ADMIN_PAGE_ROWS: &[PageRow] = &[
+    PageRow {
+        method: "GET",
+        path: "/admin/users",
+        fields: &[],
+        expect: [303, 403, 200],
+    },
+    PageRow {
+        method: "POST",
+        path: "/admin/users",
+        fields: &[
+            ("name", "made"),
+            ("email", "made@corp.example"),
+            ("password", "made-password"),
+            ("timezone", "UTC"),
+        ],
+        expect: [303, 403, 200],
+    },
+    PageRow {
+        method: "GET",
+        path: "/admin/users/{user}/purge",
+        fields: &[],
+        expect: [303, 403, 200],
+    },
+    PageRow {
+        method: "POST",
+        path: "/admin/users/{user}/purge",
+        fields: &[],
+        expect: [303, 403, 200],
+    },
+];
+
+struct PageRow {
+    method: &'static str,
+    path: &'static str,
+    fields: &'static [(&'static str, &'static str)],
+    expect: [u16; 3],
+}
+
+#[tokio::test]
+async fn every_admin_page_answers_anonymous_a_user_and_an_admin_as_it_must() {
+    let app = TestApp::spawn().await;
+    app.create_user("ann").await;
+    app.create_user("temp").await;
+    let callers = [
+        None,
+        Some(app.login("ann", "ann-password").await),
+        Some(app.login("admin", ADMIN_PASSWORD).await),
+    ];
+    let mut wrong = Vec::new();
+    for r in ADMIN_PAGE_ROWS {
+        let path = r.path.replace("{user}", "temp");
+        for (i, session) in callers.iter().enumerate() {
+            let answer = match r.method {
+                "GET" => app.page(&path, session.as_ref()).await,
+                _ => {
+                    let mut fields: Vec<(&str, &str)> = r.fields.to_vec();
+                    if let Some(s) = session {
+                        fields.push(("csrf", &s.csrf));
+                    }
+                    app.post_form(&path, session.as_ref(), &fields).await
+                }
+            };
+            let who = ["anonymous", "user", "admin"][i];
+            if answer.status.as_u16() != r.expect[i] {
+                wrong.push(format!(
+                    "{} {} as {who}: {}, expected {}",
+                    r.method, r.path, answer.status, r.expect[i]
+                ));
+            }
+            if answer.status == StatusCode::SEE_OTHER {
+                assert_eq!(answer.location, "/login", "{} {path}", r.method);
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
+}
+
 #[test]
 fn the_matrix_covers_every_declared_route() {
-    let declared = declared_routes();
+    let declared = declared_routes("routes", |p| p.starts_with("/api/") || p == "/events");
     assert!(declared.len() > 20, "the routes were read: {declared:?}");
+    let admin_pages = declared_routes("pages", |p| p.starts_with("/admin"));
+    assert!(
+        admin_pages.len() >= 4,
+        "the admin pages were read: {admin_pages:?}"
+    );
     let generic = |p: &str| {
         let mut out = String::new();
         for (i, seg) in p.split('/').enumerate() {
@@ -388,5 +479,18 @@ fn the_matrix_covers_every_declared_route() {
     assert!(
         extra.is_empty(),
         "rows of routes that do not exist: {extra:?}"
+    );
+
+    let in_table: BTreeSet<(String, String)> = ADMIN_PAGE_ROWS
+        .iter()
+        .map(|r| (r.method.to_owned(), generic(r.path)))
+        .collect();
+    let declared: BTreeSet<(String, String)> = admin_pages
+        .into_iter()
+        .map(|(m, p)| (m, generic(&p)))
+        .collect();
+    assert_eq!(
+        declared, in_table,
+        "the admin pages declared (left) and those in ADMIN_PAGE_ROWS (right)"
     );
 }

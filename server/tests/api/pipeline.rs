@@ -376,7 +376,35 @@ async fn two_nodes_share_then_take_over() {
     );
 
     b.crash().await;
+    let crashed = std::time::Instant::now();
     a.post(&ann, count_events(800, 1600, lanes)).await;
+    // Within the lease time (plus a's lease round, every third of it, and
+    // some slack for a loaded machine), one node owns every partition: a.
+    let limit = config.lease_ttl + config.lease_ttl / 3 + Duration::from_millis(1500);
+    loop {
+        let mut owners = std::collections::HashSet::new();
+        let mut unowned = 0;
+        for p in 0..config.partitions {
+            let owner: Option<String> = conn
+                .get(a.app_state.broker.lease_key(p))
+                .await
+                .expect("GET");
+            match owner {
+                Some(o) => {
+                    owners.insert(o);
+                }
+                None => unowned += 1,
+            }
+        }
+        if owners.len() == 1 && unowned == 0 {
+            break;
+        }
+        assert!(
+            crashed.elapsed() < limit,
+            "no take-over within {limit:?}: owners {owners:?}, {unowned} partitions unowned"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     wait_count(&a, &ann, 1600).await;
 }
 

@@ -25,14 +25,14 @@ impl TestApp {
     }
 }
 
-fn disk(host: &str, pct: f64) -> Value {
+pub(crate) fn disk(host: &str, pct: f64) -> Value {
     json!({"source": "disk", "host": host, "pct": pct})
 }
 
 /// A threshold instance (it keeps state in Redis), an email channel and a
 /// webhook that cannot be reached (so a digest stays in flight), and a
 /// default policy sending to both after `aggregate_for`.
-async fn equip(app: &TestApp, token: &str, name: &str, aggregate_for: &str) -> String {
+pub(crate) async fn equip(app: &TestApp, token: &str, name: &str, aggregate_for: &str) -> String {
     let handler = app
         .create_handler(
             token,
@@ -181,7 +181,7 @@ async fn scan(app: &TestApp, needles: &[String]) -> Findings {
 
 /// Scan until nothing is found (what was under way when the purge answered
 /// settles within moments), or fail with what is left.
-async fn scan_until_clean(app: &TestApp, needles: &[String]) {
+pub(crate) async fn scan_until_clean(app: &TestApp, needles: &[String]) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let found = scan(app, needles).await;
