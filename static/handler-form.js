@@ -110,7 +110,16 @@
       default: { // a text, number or true/false; a list where the schema allows one
         const input = el("input", { type: "text" });
         input.value = show(value);
-        return { node: input, get(p) { input.dataset.pointer = p; return scalar(input.value); } };
+        return {
+          node: input,
+          get(p) {
+            input.dataset.pointer = p;
+            // Empty and optional (e.g. a duration or null): leave it out, so
+            // the type's default applies rather than "" being refused.
+            if (input.value.trim() === "" && !required) return undefined;
+            return scalar(input.value);
+          },
+        };
       }
     }
   }
