@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod browser;
+mod channels;
 mod digests;
 mod faults;
 mod ingest;
