@@ -15,3 +15,4 @@ mod matrix;
 mod pages;
 mod pipeline;
 mod purge;
+mod trial;
