@@ -5,7 +5,9 @@
 // (filter conditions, levels) repeated fieldsets. It sends JSON to the API
 // and shows each of the server's 422 problems under the field its JSON
 // pointer names. Every control knows its pointer only when the value is
-// collected, so removing a list item never leaves stale pointers.
+// collected, so removing a list item never leaves stale pointers. Under the
+// form, "Try it on recent events" runs the unsaved parameters over the
+// newest events and lists what would have fired, built with textContent.
 "use strict";
 
 (function () {
@@ -110,7 +112,16 @@
       default: { // a text, number or true/false; a list where the schema allows one
         const input = el("input", { type: "text" });
         input.value = show(value);
-        return { node: input, get(p) { input.dataset.pointer = p; return scalar(input.value); } };
+        return {
+          node: input,
+          get(p) {
+            input.dataset.pointer = p;
+            // Empty and optional (e.g. a duration or null): leave it out, so
+            // the type's default applies rather than "" being refused.
+            if (input.value.trim() === "" && !required) return undefined;
+            return scalar(input.value);
+          },
+        };
       }
     }
   }
@@ -295,7 +306,79 @@
         if (first) first.scrollIntoView({ block: "center" });
       }
     });
-    root.replaceChildren(form);
+    root.replaceChildren(form, tryBox(type, params));
+  }
+
+  // "Try it on recent events": the form's current type and parameters, not
+  // saved, run over the newest events (POST /api/v1/handlers/try); the
+  // result goes under the form. Problems with the parameters show by their
+  // fields, as when saving.
+  function tryBox(type, params) {
+    const limit = el("input", { type: "text", inputmode: "numeric", value: "200", size: 5, dataset: { pointer: "/limit" } });
+    const run = el("button", { type: "button", class: "secondary" }, "Try on recent events");
+    const errors = el("div", {});
+    const result = el("div", { id: "try-result", "aria-live": "polite" });
+    const box = el("section", { class: "card try" },
+      el("h2", {}, "Try it on recent events"),
+      el("p", { class: "muted" }, "Runs the parameters above, as they are now and without saving them, over the newest events, from the oldest of them to the newest, and shows which events would have fired or resolved an alert. Nothing is stored and nobody is notified."),
+      el("div", { class: "row" }, el("label", {}, "Events", limit), run),
+      errors, result);
+    run.addEventListener("click", async () => {
+      run.disabled = true;
+      result.replaceChildren(el("p", { class: "muted" }, "Trying…"));
+      const text = limit.value.trim();
+      const body = { type: type.name, params: params.get("/params") };
+      if (text !== "") body.limit = /^\d+$/.test(text) ? Number(text) : text;
+      const r = await api("POST", "/api/v1/handlers/try", body);
+      run.disabled = false;
+      if (r.ok) {
+        errors.replaceChildren();
+        root.querySelectorAll(".field-error.generated").forEach((n) => n.remove());
+        root.querySelectorAll(".has-error").forEach((n) => n.classList.remove("has-error"));
+        result.replaceChildren(...trialView(r.data));
+        return;
+      }
+      // Problems go next to their fields: the parameters' in the form
+      // above, the limit's here (both are inside root).
+      result.replaceChildren();
+      showProblems(root, errors, r.data, r.status);
+      const first = document.querySelector(".field-error");
+      if (first) first.scrollIntoView({ block: "center" });
+    });
+    return box;
+  }
+
+  function trialView(t) {
+    const out = [];
+    const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
+    out.push(el("p", { class: "try-summary" },
+      "Tried on ", plural(t.scanned, "event", "events"), ": ",
+      plural(t.matched, "event matched", "events matched"), " the filter; ",
+      plural(t.fired, "alert fired", "alerts fired"), " (repeats count), ",
+      plural(t.resolved, "resolved", "resolved"), "."));
+    if (t.title) out.push(el("p", { class: "muted small" }, t.title));
+    if (!t.results.length) {
+      out.push(el("p", { class: "muted" }, t.scanned ? "Nothing would have fired or resolved." : "There are no events yet."));
+      return out;
+    }
+    const rows = [];
+    for (const r of t.results) {
+      for (const o of r.outputs) {
+        const what = o.type === "fire" ? el("span", { class: "sev sev-" + o.severity }, o.severity)
+          : el("span", { class: "status" }, o.type === "resolve" ? "resolved" : "derived event");
+        const why = o.type === "fire" ? o.summary : (o.type === "emit" ? JSON.stringify(o.event) : "");
+        rows.push(el("tr", { dataset: { event: r.id || "" } },
+          el("td", { class: "nowrap" }, r.received_at || r.at),
+          el("td", {}, r.id ? el("code", {}, r.id) : el("span", { class: "muted" }, "clock")),
+          el("td", {}, what),
+          el("td", {}, el("code", {}, o.key || "")),
+          el("td", {}, why)));
+      }
+    }
+    out.push(el("table", { class: "try-results" },
+      el("thead", {}, el("tr", {}, el("th", {}, "When"), el("th", {}, "Event"), el("th", {}, "Outcome"), el("th", {}, "Key"), el("th", {}, "Summary"))),
+      el("tbody", {}, rows)));
+    return out;
   }
 
   main();

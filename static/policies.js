@@ -1,5 +1,5 @@
 // The channel and policy editors of /policies. Channels: add one (email, SMS
-// number or webhook URL), delete one. Policies: an ordered list of rules,
+// number or webhook URL), edit one in place in its row, delete one. Policies: an ordered list of rules,
 // each with a time window (always, during or outside some days and hours in
 // the user's timezone), the least severity it takes, the channels, how long
 // to collect alerts before sending, and whether to hold them until the
@@ -20,36 +20,78 @@
 
   // Channels
 
-  function channelEditor() {
-    const box = document.getElementById("channel-editor");
-    const kind = el("select", { dataset: { pointer: "/kind" } },
+  const ADDRESS_KEY = { email: "address", sms: "number", webhook: "url" };
+
+  // The kind, label and address controls of a channel form (adding one, or
+  // editing one in place), and the body they make for the API.
+  function channelFields(c) {
+    const kind = el("select", { dataset: { pointer: "/kind" }, "aria-label": "Kind" },
       el("option", { value: "email" }, "email"), el("option", { value: "sms" }, "SMS"), el("option", { value: "webhook" }, "webhook"));
-    const label = el("input", { type: "text", placeholder: "work email", dataset: { pointer: "/label" } });
-    const to = el("input", { type: "text", placeholder: "ann@corp.example" });
+    kind.value = c ? c.kind : "email";
+    const label = el("input", { type: "text", placeholder: "work email", dataset: { pointer: "/label" }, "aria-label": "Label" });
+    label.value = c ? c.label : "";
+    const to = el("input", { type: "text", placeholder: "ann@corp.example", "aria-label": "Address" });
+    to.value = c ? c[ADDRESS_KEY[c.kind]] || "" : "";
     const toLabel = el("label", {}, "Address", to);
     const placeholders = { email: ["Address", "ann@corp.example"], sms: ["Number", "+33612345678"], webhook: ["URL", "https://chat.example/hook"] };
     const update = () => {
       const [t, ph] = placeholders[kind.value];
       toLabel.firstChild.textContent = t;
+      to.setAttribute("aria-label", t);
       to.placeholder = ph;
+      to.dataset.pointer = "/" + ADDRESS_KEY[kind.value];
     };
     kind.addEventListener("change", update);
+    update();
+    return {
+      nodes: [el("label", {}, "Kind", kind), el("label", {}, "Label", label), toLabel],
+      body: () => ({ kind: kind.value, label: label.value, [ADDRESS_KEY[kind.value]]: to.value }),
+      focus: () => label.focus(),
+    };
+  }
+
+  // Edit a channel in its own table row: the row's cells give way to a form
+  // until it is saved (PUT, the same checks as adding) or cancelled.
+  function editChannelInPlace(tr, c) {
+    const cells = Array.from(tr.children);
+    const fields = channelFields(c);
     const errors = el("div", {});
-    const form = el("form", { class: "row" },
-      el("label", {}, "Kind", kind), el("label", {}, "Label", label), toLabel,
-      el("button", { type: "submit" }, "Add channel"));
+    const cancel = el("button", { type: "button", class: "secondary" }, "Cancel");
+    const form = el("form", { class: "row channel-edit" }, fields.nodes, el("button", { type: "submit" }, "Save channel"), cancel);
+    const cell = el("td", { colspan: String(cells.length) }, form, errors);
+    tr.classList.add("editing");
+    tr.replaceChildren(cell);
+    fields.focus();
+    cancel.addEventListener("click", () => {
+      tr.classList.remove("editing");
+      tr.replaceChildren(...cells);
+    });
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const key = { email: "address", sms: "number", webhook: "url" }[kind.value];
-      to.dataset.pointer = "/" + key;
-      const r = await api("POST", "/api/v1/channels", { kind: kind.value, label: label.value, [key]: to.value });
+      const r = await api("PUT", "/api/v1/channels/" + encodeURIComponent(c.id), fields.body());
       if (r.ok) location.reload();
       else showProblems(form, errors, r.data, r.status);
     });
-    update();
+  }
+
+  function channelEditor() {
+    const box = document.getElementById("channel-editor");
+    const fields = channelFields(null);
+    const errors = el("div", {});
+    const form = el("form", { class: "row" }, fields.nodes, el("button", { type: "submit" }, "Add channel"));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const r = await api("POST", "/api/v1/channels", fields.body());
+      if (r.ok) location.reload();
+      else showProblems(form, errors, r.data, r.status);
+    });
     box.replaceChildren(el("h3", {}, "Add a channel"), form, errors);
 
     document.querySelectorAll("#channels tr[data-id]").forEach((tr) => {
+      const c = channels.find((x) => x.id === tr.dataset.id);
+      const edit = el("button", { type: "button", class: "small secondary" }, "Edit");
+      if (c) edit.addEventListener("click", () => editChannelInPlace(tr, c));
+      else edit.disabled = true;
       const del = el("button", { type: "button", class: "small danger" }, "Delete");
       del.addEventListener("click", async () => {
         if (!confirm("Delete this channel?")) return;
@@ -57,7 +99,7 @@
         if (r.ok) location.reload();
         else alert((r.data && r.data.error) || "The channel could not be deleted.");
       });
-      tr.querySelector("[data-channel-actions]").replaceChildren(del);
+      tr.querySelector("[data-channel-actions]").replaceChildren(edit, " ", del);
     });
   }
 
@@ -83,7 +125,8 @@
     const days = el("div", { class: "days" }, dayBoxes.map((x) => x[2]));
     const from = el("input", { type: "time", value: sched.from });
     const to = el("input", { type: "time", value: sched.to });
-    const schedBox = el("fieldset", {}, el("legend", {}, "Days and hours"), days,
+    const tz = document.getElementById("policy-editor").dataset.timezone || "";
+    const schedBox = el("fieldset", { class: "schedule" }, el("legend", {}, "Days and hours" + (tz ? " (" + tz + " time)" : "")), days,
       el("div", { class: "row" }, el("label", {}, "From", from), el("label", {}, "To", to)),
       el("span", { class: "hint" }, "22:00 to 06:00 runs into the next morning; equal times mean the whole day."));
     const updateMode = () => { schedBox.hidden = modeSel.value === "always"; };

@@ -102,19 +102,25 @@ impl Broker {
         pipe.query_async(&mut conn).await
     }
 
-    /// Newest events first, starting below `before` (exclusive) when given.
+    /// Newest events first, below `before` and above `after` (both
+    /// exclusive) when given.
     pub async fn recent_events(
         &self,
         count: usize,
         before: Option<&str>,
+        after: Option<&str>,
     ) -> RedisResult<Vec<StoredEvent>> {
         let end = match before {
             Some(id) => format!("({id}"),
             None => "+".to_owned(),
         };
+        let start = match after {
+            Some(id) => format!("({id}"),
+            None => "-".to_owned(),
+        };
         let reply: StreamRangeReply = self
             .conn()
-            .xrevrange_count(self.events_key(), end, "-", count)
+            .xrevrange_count(self.events_key(), end, start, count)
             .await?;
         Ok(reply.ids.into_iter().filter_map(stored_event).collect())
     }

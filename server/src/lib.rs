@@ -24,6 +24,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod trial;
 
 pub use config::Config;
 pub use startup::{Application, shutdown_signal};

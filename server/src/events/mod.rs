@@ -2,6 +2,7 @@
 //! becomes the entries appended to the `events` stream.
 
 pub mod parse;
+pub mod recent;
 
 use serde_json::Value;
 use tellify_handlers::Event;

@@ -1,5 +1,9 @@
 //! `/events`: the newest events (of everyone: events are not owned, as in
 //! the API's `/api/v1/events/recent`), with a filter in the text-line syntax.
+//!
+//! The first page updates live: `static/events.js` asks the same API for
+//! the events newer than the newest one shown, with the page's filter,
+//! every two seconds (README, "Decisions", says why polling and not SSE).
 
 use askama::Template;
 use axum::Router;
@@ -8,10 +12,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
-use tellify_handlers::{Event, canonical, lookup};
+use tellify_handlers::Event;
 
 use super::{Layout, Page, PageResult, Viewer};
-use crate::events::parse;
+use crate::events::recent;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -44,11 +48,17 @@ struct EventsPage {
     events: Vec<EventRow>,
     /// Where the next (older) page starts, if there is one.
     next: String,
+    /// The newest event shown, from which `static/events.js` asks for newer
+    /// ones; empty when the page does not update live (an older page, or
+    /// a filter that does not parse).
+    live_after: String,
+    /// Whether the page updates live.
+    live: bool,
+    timezone: String,
 }
 
-/// Events per page, and how many stream entries a filtered page may scan.
+/// Events per page.
 const PAGE: usize = 50;
-const MAX_SCAN: usize = 5_000;
 
 async fn events(
     State(state): State<AppState>,
@@ -56,59 +66,53 @@ async fn events(
     Query(query): Query<EventsQuery>,
 ) -> PageResult {
     let q = query.q.trim().to_owned();
-    let mut error = String::new();
-    let filter = if q.is_empty() {
-        None
-    } else {
-        match parse::parse_tokens(&q, 1) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                error = e.0.message.trim_start_matches("line 1: ").to_owned();
-                None
-            }
-        }
+    let before = query
+        .before
+        .clone()
+        .filter(|b| recent::is_stream_id(b.trim()));
+    let (filter, error) = match recent::Query::parse(&q) {
+        Ok(f) => (f, String::new()),
+        Err(e) => (None, e),
     };
-    let mut rows = Vec::new();
-    let mut before = query.before.clone().filter(|b| !b.is_empty());
-    let mut scanned = 0;
-    let mut more = false;
-    while error.is_empty() && scanned < MAX_SCAN {
-        let batch = state
+    let found = if error.is_empty() {
+        let window = recent::Window {
+            before: before.as_deref(),
+            after: None,
+            limit: PAGE,
+        };
+        recent::read(&state.broker, filter.as_ref(), window).await?
+    } else {
+        recent::Recent::default()
+    };
+    // The live updates continue from the newest event shown, or from the
+    // stream's end when none matched yet (so events already read, which
+    // the filter refused, are not asked for again).
+    let live = error.is_empty() && before.is_none();
+    let live_after = match found.events.first() {
+        Some(e) => e.id.clone(),
+        None if live => state
             .broker
-            .recent_events(if filter.is_some() { 500 } else { PAGE }, before.as_deref())
-            .await?;
-        let Some(last) = batch.last() else { break };
-        before = Some(last.id.clone());
-        scanned += batch.len();
-        for stored in batch {
-            let Ok(Value::Object(event)) = serde_json::from_str::<Value>(&stored.json) else {
-                continue;
-            };
-            if filter.as_ref().is_some_and(|f| !matches(f, &event)) {
-                continue;
-            }
-            if rows.len() == PAGE {
-                more = true;
-                break;
-            }
-            before = Some(stored.id.clone());
-            rows.push(row(&viewer, stored.id, &event));
-        }
-        if more {
-            break;
-        }
-    }
-    let next = if more || scanned >= MAX_SCAN {
-        before.unwrap_or_default()
-    } else {
-        String::new()
+            .recent_events(1, None, None)
+            .await?
+            .first()
+            .map(|e| e.id.clone())
+            .unwrap_or_default(),
+        None => String::new(),
     };
+    let rows = found
+        .events
+        .into_iter()
+        .map(|e| row(&viewer, e.id, &e.event))
+        .collect();
     Ok(Page(EventsPage {
         l: viewer.layout("Events", "events"),
         q,
         error,
         events: rows,
-        next,
+        next: found.next.unwrap_or_default(),
+        live_after,
+        live,
+        timezone: viewer.user.timezone.clone(),
     })
     .into_response())
 }
@@ -143,16 +147,4 @@ fn row(viewer: &Viewer, id: String, event: &Event) -> EventRow {
         line,
         json: serde_json::to_string_pretty(event).unwrap_or_default(),
     }
-}
-
-/// The filter's fields equal the event's (compared as handlers compare), and
-/// its bare words are among the event's tags.
-fn matches(filter: &Event, event: &Event) -> bool {
-    filter.iter().all(|(key, want)| match (key.as_str(), want) {
-        ("tags", Value::Array(wanted)) => {
-            let have = event.get("tags").and_then(Value::as_array);
-            wanted.iter().all(|t| have.is_some_and(|h| h.contains(t)))
-        }
-        _ => lookup(event, key).and_then(canonical) == canonical(want),
-    })
 }

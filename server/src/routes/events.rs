@@ -8,11 +8,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tellify_handlers::{Event, canonical, lookup};
 
 use crate::auth::{Caller, Scope, Via};
 use crate::error::{ApiError, ApiResult};
-use crate::events::{self, Format, Limits, parse};
+use crate::events::{self, Format, Limits, recent};
 use crate::extract::body_rejection;
 use crate::state::AppState;
 
@@ -79,71 +78,49 @@ struct RecentQuery {
     limit: Option<usize>,
     /// Only events older than this stream id (for paging).
     before: Option<String>,
+    /// Only events newer than this stream id (what arrived since a page
+    /// was shown: the `/events` page polls with its newest id).
+    after: Option<String>,
     /// A filter in the text-line syntax: `project:vr0 status:failed` keeps
     /// events whose fields equal those values; bare words must be in `tags`.
     q: Option<String>,
 }
 
-/// How many stream entries one request may read while filtering.
-const MAX_SCAN: usize = 10_000;
-
-/// Newest first. With `q`, scans back at most [`MAX_SCAN`] entries; the
-/// answer's `next` is where to continue.
+/// Newest first. With `q`, scans back at most [`recent::MAX_SCAN`] entries;
+/// the answer's `next` is where to continue towards older events.
 async fn recent(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<RecentQuery>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Scope::Api)?;
-    let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let filter = match query.q.as_deref().map(str::trim) {
-        Some(q) if !q.is_empty() => Some(parse::parse_tokens(q, 1).map_err(|e| {
-            ApiError::bad_request(format!("q: {}", e.0.message.trim_start_matches("line 1: ")))
-        })?),
-        _ => None,
+    let filter = recent::Query::parse(query.q.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("q: {e}")))?;
+    let before = stream_id("before", query.before.as_deref())?;
+    let after = stream_id("after", query.after.as_deref())?;
+    let window = recent::Window {
+        before,
+        after,
+        limit: query.limit.unwrap_or(50).clamp(1, 500),
     };
-    let mut before = query.before.clone();
-    let mut found = Vec::new();
-    let mut scanned = 0;
-    while found.len() < limit && scanned < MAX_SCAN {
-        let page = if filter.is_some() { 500 } else { limit };
-        let batch = state.broker.recent_events(page, before.as_deref()).await?;
-        let Some(last) = batch.last() else { break };
-        before = Some(last.id.clone());
-        scanned += batch.len();
-        for stored in batch {
-            let Ok(Value::Object(event)) = serde_json::from_str::<Value>(&stored.json) else {
-                continue;
-            };
-            if filter.as_ref().is_none_or(|f| matches(f, &event)) {
-                found.push(json!({"id": stored.id, "event": event}));
-                if found.len() == limit {
-                    before = Some(stored.id);
-                    break;
-                }
-            }
-        }
-    }
-    let next = if found.len() == limit || scanned >= MAX_SCAN {
-        before
-    } else {
-        None
-    };
-    Ok(Json(json!({"events": found, "next": next})))
+    let found = recent::read(&state.broker, filter.as_ref(), window).await?;
+    let events: Vec<Value> = found
+        .events
+        .into_iter()
+        .map(|e| json!({"id": e.id, "event": e.event}))
+        .collect();
+    Ok(Json(
+        json!({"events": events, "next": found.next, "newest": found.newest}),
+    ))
 }
 
-/// Every field of the filter equals the event's (as the handlers compare), and
-/// every tag of the filter is among the event's tags.
-fn matches(filter: &Event, event: &Event) -> bool {
-    filter.iter().all(|(key, want)| {
-        if key == "tags" {
-            let have = event.get("tags").and_then(Value::as_array);
-            return want
-                .as_array()
-                .into_iter()
-                .flatten()
-                .all(|t| have.is_some_and(|h| h.contains(t)));
-        }
-        lookup(event, key).and_then(canonical) == canonical(want)
-    })
+/// A stream id from the query (empty means none), or 400 naming the parameter.
+fn stream_id<'a>(name: &str, value: Option<&'a str>) -> ApiResult<Option<&'a str>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id) if recent::is_stream_id(id) => Ok(Some(id)),
+        Some(id) => Err(ApiError::bad_request(format!(
+            "{name}: '{id}' is not a stream id (like 1700000000000-0)"
+        ))),
+    }
 }

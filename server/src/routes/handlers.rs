@@ -1,10 +1,14 @@
 //! Handler instances: a user's own, created and edited with parameters
 //! checked against the type's JSON Schema and the type's own checks.
 //! Another user's instance answers 404.
+//!
+//! `POST /api/v1/handlers/try` runs parameters that are not saved over the
+//! newest events (see [`crate::trial`]): the same checks as creating an
+//! instance, nothing stored.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
@@ -14,14 +18,17 @@ use tellify_handlers::handler_types;
 use crate::auth::{Caller, Scope};
 use crate::catalog;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::events::recent;
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::store::{HandlerDoc, new_id, rfc3339};
+use crate::trial::{self, Trial};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/handler-types", get(types))
         .route("/api/v1/handlers", get(list).post(create))
+        .route("/api/v1/handlers/try", post(try_params))
         .route(
             "/api/v1/handlers/{id}",
             get(one).put(replace).delete(remove),
@@ -215,4 +222,74 @@ async fn remove(
         .await?;
     state.broker.signal_config_changed(&id).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TryBody {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    params: Value,
+    /// How many of the newest events to run over; checked by hand so that
+    /// a bad one is a problem at `/limit` like every other.
+    #[serde(default)]
+    limit: Option<Value>,
+}
+
+/// Events tried when the body names no limit, and the most it may name.
+const TRY_DEFAULT: u64 = 200;
+const TRY_MAX: u64 = 1000;
+
+#[derive(Debug, Serialize)]
+struct TryAnswer {
+    /// One line saying what the parameters do.
+    title: String,
+    #[serde(flatten)]
+    trial: Trial,
+}
+
+/// Run unsaved parameters over the newest events, oldest first, from a
+/// fresh state: which events would fire or resolve what, and why.
+async fn try_params(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<TryBody>,
+) -> ApiResult<JsonOut<TryAnswer>> {
+    caller.require(Scope::Api)?;
+    let mut problems = Vec::new();
+    let limit = match &body.limit {
+        None | Some(Value::Null) => TRY_DEFAULT,
+        Some(v) => match v.as_u64().filter(|n| (1..=TRY_MAX).contains(n)) {
+            Some(n) => n,
+            None => {
+                problems.push(Problem::at_pointer(
+                    "/limit",
+                    format!("how many events to try: a whole number from 1 to {TRY_MAX}, not {v}"),
+                ));
+                TRY_DEFAULT
+            }
+        },
+    };
+    let handler = match catalog::compile(&body.kind, &body.params) {
+        Ok(h) => Some(h),
+        Err(mut p) => {
+            problems.append(&mut p);
+            None
+        }
+    };
+    let Some(handler) = handler.filter(|_| problems.is_empty()) else {
+        return Err(ApiError::unprocessable(problems));
+    };
+    let window = recent::Window {
+        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        ..Default::default()
+    };
+    let mut events = recent::read(&state.broker, None, window).await?.events;
+    events.reverse();
+    let now = state.clock.now_millis();
+    Ok(JsonOut(TryAnswer {
+        title: handler.title(),
+        trial: trial::run(handler.as_ref(), events, now),
+    }))
 }

@@ -8,6 +8,9 @@
 //! of every main page under `target/screenshots/`. It is one function
 //! because each browser is a heavy process and the steps build on each
 //! other; it runs beside the other tests of the binary on its own app.
+//! The editors (a channel edited in place, a policy with a weekly schedule,
+//! "try it on recent events", `/events` live) have a test of their own in
+//! [`editors`], with its own browser and user, built on the harness here.
 //!
 //! The test starts chromedriver itself, on a free loopback port, with a fresh
 //! Chromium profile under `target/`, and ends both however the test ends.
@@ -29,6 +32,8 @@ use futures::FutureExt;
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp, by_key};
+
+mod editors;
 
 /// How long a wait for something on a page may take.
 const WAIT: Duration = Duration::from_secs(15);

@@ -93,7 +93,7 @@ async fn mongodb_down_ingest_and_dispatch_go_on_and_alerts_catch_up() {
         let events = app
             .app_state
             .broker
-            .recent_events(1, None)
+            .recent_events(1, None, None)
             .await
             .expect("XREVRANGE");
         events[0].id.clone()

@@ -158,6 +158,17 @@ impl TestApp {
         .await
     }
 
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        read(
+            self.req(Method::PUT, path, Some(token))
+                .json(body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
     pub async fn get_json(&self, path: &str, token: &str) -> (StatusCode, Value) {
         read(
             self.req(Method::GET, path, Some(token))

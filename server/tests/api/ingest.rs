@@ -222,6 +222,78 @@ async fn recent_events_filter_and_page() {
     assert_eq!(body["error"], "q: ':x' has no key before the colon");
 }
 
+/// `after`: only what arrived since a stream id (what the live `/events`
+/// page asks every two seconds), with the filter; `newest` says where the
+/// next question starts even when nothing matched.
+#[tokio::test]
+async fn recent_events_after_an_id_are_only_the_newer_ones() {
+    let app = TestApp::spawn().await;
+    let t = app.admin_token.clone();
+    let (status, _) = app
+        .post_events(Some(&t), "text/plain", "n:1 kind:a\nn:2 kind:b\nn:3 kind:a")
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, page) = app.get_json("/api/v1/events/recent?limit=3", &t).await;
+    let newest = page["newest"].as_str().expect("newest").to_owned();
+    let oldest = page["events"][2]["id"].as_str().expect("id").to_owned();
+    assert_eq!(page["events"][0]["id"], json!(newest));
+
+    let ns = |events: &[Value]| -> Vec<i64> {
+        events
+            .iter()
+            .map(|e| e["event"]["n"].as_i64().expect("n"))
+            .collect()
+    };
+    assert_eq!(
+        ns(&app.recent(&t, &format!("after={oldest}")).await),
+        [3, 2]
+    );
+    assert_eq!(
+        ns(&app.recent(&t, &format!("after={oldest}&q=kind:a")).await),
+        [3]
+    );
+    let (_, none) = app
+        .get_json(&format!("/api/v1/events/recent?after={newest}"), &t)
+        .await;
+    assert_eq!(none["events"], json!([]));
+    assert_eq!(none["next"], Value::Null);
+
+    // New events, none of them matching: `newest` still moves on.
+    let (status, _) = app
+        .post_events(Some(&t), "text/plain", "n:4 kind:b\nn:5 kind:a")
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, b) = app
+        .get_json(
+            &format!("/api/v1/events/recent?after={newest}&q=kind:b"),
+            &t,
+        )
+        .await;
+    assert_eq!(ns(b["events"].as_array().expect("events")), [4]);
+    let moved = b["newest"].as_str().expect("newest");
+    assert_ne!(moved, newest);
+    let (_, c) = app
+        .get_json(&format!("/api/v1/events/recent?after={moved}&q=kind:b"), &t)
+        .await;
+    assert_eq!(
+        (c["events"].clone(), c["newest"].clone()),
+        (json!([]), Value::Null)
+    );
+
+    for bad in ["after=yesterday", "before=1-2-3"] {
+        let (status, body) = app
+            .get_json(&format!("/api/v1/events/recent?{bad}"), &t)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("is not a stream id")),
+            "{body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn oversized_bodies_are_413() {
     let app = TestApp::spawn().await;

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod browser;
+mod channels;
 mod digests;
 mod faults;
 mod ingest;
@@ -15,3 +16,4 @@ mod pages;
 mod pipeline;
 mod purge;
 mod purge_page;
+mod trial;

@@ -37,6 +37,10 @@ const HANDLER: &str = r#"{"type": "threshold", "name": "Disk", "params": {
     "filter": [{"field": "source", "op": "eq", "value": "disk"}],
     "value_field": "pct", "key_fields": ["host"],
     "levels": [{"severity": "warning", "op": "ge", "value": 90}]}}"#;
+const TRY: &str = r#"{"type": "threshold", "limit": 10, "params": {
+    "filter": [{"field": "source", "op": "eq", "value": "disk"}],
+    "value_field": "pct", "key_fields": ["host"],
+    "levels": [{"severity": "warning", "op": "ge", "value": 90}]}}"#;
 const CHANNEL: &str = r#"{"kind": "email", "label": "more", "address": "x@corp.example"}"#;
 const POLICY: &str = r#"{"name": "p", "default": false, "rules": [
     {"when": "always", "min_severity": "info", "channels": ["{channel}"], "aggregate_for": "1m"}]}"#;
@@ -59,6 +63,12 @@ const ROWS: &[Row] = &[
         "/api/v1/handlers",
         Some(HANDLER),
         [401, 201, 201, 201],
+    ),
+    row(
+        "POST",
+        "/api/v1/handlers/try",
+        Some(TRY),
+        [401, 200, 200, 200],
     ),
     row(
         "GET",
