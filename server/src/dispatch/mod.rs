@@ -72,6 +72,9 @@ impl Default for Settings {
     }
 }
 
+/// Longest a checkpoint-only commit waits (see [`Dispatcher::commit`]).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
 /// A handler instance ready to run.
 pub struct Instance {
     pub id: InstanceId,
@@ -97,6 +100,8 @@ pub struct Dispatcher {
     candidates: Vec<u32>,
     /// (instance position, event number in the chunk) pairs to run.
     work: Vec<(u32, u32)>,
+    /// When checkpoints alone were last committed.
+    last_commit: Instant,
     /// The last config change applied (`None`: nothing loaded yet).
     changes_seen: Option<String>,
     /// The partitions owned, shared with this node's alert writer.
@@ -161,6 +166,7 @@ impl Dispatcher {
             caught_up: false,
             candidates: Vec::new(),
             work: Vec::new(),
+            last_commit: Instant::now(),
             changes_seen: None,
             published: Default::default(),
         }
@@ -677,6 +683,14 @@ impl Dispatcher {
     /// dispatch time). Transitions of one instance keep their order; those of
     /// different instances interleave differently, which nothing depends on.
     fn process(&mut self, chunk: &[EventRef]) {
+        if self.index.instances.is_empty() {
+            // Nothing to run: the events need not even be parsed.
+            self.app
+                .metrics
+                .events_dispatched
+                .inc_by(chunk.len() as u64);
+            return;
+        }
         // (event, its position in the stream, its time, the stored event).
         let mut events: Vec<(Event, StreamPos, i64, &EventRef)> = Vec::with_capacity(chunk.len());
         let mut work = std::mem::take(&mut self.work);
@@ -756,15 +770,25 @@ impl Dispatcher {
     /// drops the partition; a failed round trip drops them all (we cannot know
     /// what landed), and they are loaded again from Redis on the next lease
     /// round, which replays from whatever checkpoint did land.
+    ///
+    /// A partition whose only change is its checkpoint (the events it saw
+    /// changed no state and said nothing) is committed at most every
+    /// [`CHECKPOINT_EVERY`]: replaying such events after a crash changes
+    /// nothing either, and a commit per small read was most of Redis's work
+    /// (one script per partition) while events arrive one per request.
     async fn commit(&mut self) -> anyhow::Result<()> {
+        let checkpoints_due = self.last_commit.elapsed() >= CHECKPOINT_EVERY;
         let changed: Vec<u32> = self
             .partitions
             .values()
-            .filter(|p| p.has_changes())
+            .filter(|p| p.has_effects() || (checkpoints_due && p.has_changes()))
             .map(|p| p.id)
             .collect();
         if changed.is_empty() {
             return Ok(());
+        }
+        if checkpoints_due {
+            self.last_commit = Instant::now();
         }
         let mut pipe = redis::pipe();
         for p in &changed {

@@ -293,8 +293,13 @@ impl Partition {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.checkpoint_moved
-            || !self.dirty.is_empty()
+        self.checkpoint_moved || self.has_effects()
+    }
+
+    /// Something besides the checkpoint changed: states, deletions,
+    /// transitions or derived events, which must be committed now.
+    pub fn has_effects(&self) -> bool {
+        !self.dirty.is_empty()
             || !self.deleted.is_empty()
             || !self.transitions.is_empty()
             || !self.derived.is_empty()
