@@ -57,6 +57,9 @@ pub struct Settings {
     /// this long; a read that finds fewer than `batch` events commits at once.
     pub commit_events: usize,
     pub commit_after: Duration,
+    /// ... or until this many alert transitions wait (they hold fields,
+    /// summaries and events: this bounds the memory a commit needs).
+    pub commit_transitions: usize,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             batch: 1000,
             commit_events: 20_000,
             commit_after: Duration::from_secs(1),
+            commit_transitions: 20_000,
         }
     }
 }
@@ -650,8 +654,10 @@ impl Dispatcher {
                 from.clone_from(&last);
                 newest = Some(last);
             }
+            let pending: usize = self.partitions.values().map(Partition::pending).sum();
             if self.caught_up
                 || n >= self.settings.commit_events
+                || pending >= self.settings.commit_transitions
                 || started.elapsed() >= self.settings.commit_after.min(self.settings.lease_ttl / 4)
             {
                 break;

@@ -296,6 +296,11 @@ impl Partition {
         self.checkpoint_moved || self.has_effects()
     }
 
+    /// Alert transitions and derived events waiting for the commit.
+    pub fn pending(&self) -> usize {
+        self.transitions.len() + self.derived.len()
+    }
+
     /// Something besides the checkpoint changed: states, deletions,
     /// transitions or derived events, which must be committed now.
     pub fn has_effects(&self) -> bool {
