@@ -144,6 +144,45 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// Fill the cache for a batch in three queries: these handler instances
+    /// (already read by the caller), the policies and the timezones of their
+    /// owners. Without it each distinct instance, policy and owner of a batch
+    /// was a round trip of its own, which bounded the alert writer.
+    pub async fn prefetch(
+        &mut self,
+        app: &AppState,
+        handlers: &[crate::store::HandlerBrief],
+    ) -> anyhow::Result<()> {
+        let mut owners: Vec<String> = handlers.iter().map(|h| h.owner.clone()).collect();
+        owners.sort();
+        owners.dedup();
+        if owners.is_empty() {
+            return Ok(());
+        }
+        let policies = app.store.policies_of(&owners).await?;
+        for h in handlers {
+            self.handlers.insert(
+                h.id.clone(),
+                Some((h.kind.clone(), h.name.clone(), h.policy.clone())),
+            );
+            let key = (h.owner.clone(), h.policy.clone());
+            self.policies.entry(key).or_insert_with(|| {
+                let mine = || policies.iter().filter(|p| p.owner == h.owner);
+                // As `policy`: the named one, else the owner's default.
+                h.policy
+                    .as_deref()
+                    .and_then(|id| mine().find(|p| p.id == id))
+                    .or_else(|| mine().find(|p| p.default))
+                    .cloned()
+            });
+        }
+        for u in app.store.users_named(&owners).await? {
+            let tz = jiff::tz::TimeZone::get(&u.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+            self.timezones.insert(u.name, tz);
+        }
+        Ok(())
+    }
+
     async fn handler(
         &mut self,
         app: &AppState,

@@ -210,7 +210,18 @@ impl AlertWriter {
         let mut order: Vec<String> = Vec::new();
         // Transitions of instances deleted since (their owner may have been
         // purged) must not bring their alerts back.
-        let live = live_handlers(store, batch.iter().map(|(_, _, e)| &e.handler)).await?;
+        let handlers = handlers_of(store, batch.iter().map(|(_, _, e)| &e.handler)).await?;
+        let live: HashSet<String> = handlers.iter().map(|h| h.id.clone()).collect();
+        cache.prefetch(&self.app, &handlers).await?;
+        // The alerts the batch touches, read in one query.
+        let mut wanted: Vec<String> = batch
+            .iter()
+            .filter(|(_, _, e)| live.contains(&e.handler))
+            .map(|(_, _, e)| alert_id(&e.handler, &e.key))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut stored = store.alerts_by_ids(&wanted).await?;
         let mut created: HashSet<String> = HashSet::new();
         for (_, entry_id, e) in batch {
             if !live.contains(&e.handler) {
@@ -218,7 +229,7 @@ impl AlertWriter {
             }
             let id = alert_id(&e.handler, &e.key);
             if !alerts.contains_key(&id) {
-                let existing = store.alert_by_id(&id).await?;
+                let existing = stored.remove(&id);
                 if existing.is_none() {
                     created.insert(id.clone());
                 }
@@ -239,20 +250,25 @@ impl AlertWriter {
                 );
             }
         }
-        let mut conn = self.app.broker.conn();
-        for id in order {
-            let Some(Some(doc)) = alerts.get(&id) else {
-                continue;
-            };
-            // Queue the notice first: if we crash before the save, the replay
-            // queues it again (harmlessly); the other way round it would be lost.
-            if let Some(&change) = changes.get(&id) {
+        let docs: Vec<&AlertDoc> = order
+            .iter()
+            .filter_map(|id| alerts.get(id).and_then(Option::as_ref))
+            .collect();
+        // Queue the notices first: if we crash before the save, the replay
+        // queues them again (harmlessly); the other way round they would be lost.
+        for doc in &docs {
+            if let Some(&change) = changes.get(&doc.id) {
                 enqueue(&self.app, doc, change, now, &mut cache).await?;
             }
-            if created.contains(&id) {
-                store.save_alert(doc).await?;
-            } else if !store.save_existing_alert(doc).await? {
-                continue; // deleted meanwhile (a purge): it stays deleted
+        }
+        let (new, old): (Vec<&AlertDoc>, Vec<&AlertDoc>) =
+            docs.iter().partition(|d| created.contains(&d.id));
+        // Existing alerts deleted meanwhile (a purge) stay deleted.
+        let gone = store.save_alerts(&new, &old).await?;
+        let mut conn = self.app.broker.conn();
+        for doc in docs {
+            if gone.contains(&doc.id) {
+                continue;
             }
             self.app.metrics.alert_writes.inc();
             let message = json!({"type": "alert", "alert": view(doc, false)}).to_string();
@@ -288,19 +304,26 @@ impl AlertWriter {
     }
 }
 
+/// The handler instances of these ids that exist, in one query.
+async fn handlers_of<'a>(
+    store: &crate::store::Store,
+    ids: impl Iterator<Item = &'a String>,
+) -> anyhow::Result<Vec<crate::store::HandlerBrief>> {
+    let mut ids: Vec<String> = ids.cloned().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(store.handler_briefs(&ids).await?)
+}
+
 /// Which of these handler instances exist.
 async fn live_handlers<'a>(
     store: &crate::store::Store,
     ids: impl Iterator<Item = &'a String>,
 ) -> anyhow::Result<HashSet<String>> {
-    let mut ids: Vec<String> = ids.cloned().collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashSet::new());
-    }
-    Ok(store
-        .handlers_by_ids(&ids)
+    Ok(handlers_of(store, ids)
         .await?
         .into_iter()
         .map(|h| h.id)

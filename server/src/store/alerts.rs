@@ -9,6 +9,10 @@ use serde_json::Value;
 
 use super::Store;
 
+/// Alerts per query or write command of the alert writer (well below
+/// MongoDB's 16 MB command size with histories bounded).
+const WRITE_CHUNK: usize = 250;
+
 /// How many history entries an alert keeps.
 pub const HISTORY_LEN: usize = 50;
 
@@ -61,10 +65,6 @@ impl Store {
         self.db.collection("alerts")
     }
 
-    pub async fn alert_by_id(&self, id: &str) -> mongodb::error::Result<Option<AlertDoc>> {
-        self.alerts().find_one(doc! {"_id": id}).await
-    }
-
     /// One of `owner`'s alerts.
     pub async fn alert(&self, owner: &str, id: &str) -> mongodb::error::Result<Option<AlertDoc>> {
         self.alerts()
@@ -72,13 +72,77 @@ impl Store {
             .await
     }
 
-    /// Write an alert whole (the alert writer computed it).
-    pub async fn save_alert(&self, a: &AlertDoc) -> mongodb::error::Result<()> {
-        self.alerts()
-            .replace_one(doc! {"_id": &a.id}, a)
-            .upsert(true)
-            .await
-            .map(|_| ())
+    /// The alerts of these ids that exist, by id: one query for a batch of
+    /// the alert writer.
+    pub async fn alerts_by_ids(
+        &self,
+        ids: &[String],
+    ) -> mongodb::error::Result<std::collections::HashMap<String, AlertDoc>> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(WRITE_CHUNK) {
+            let mut found = self.alerts().find(doc! {"_id": {"$in": chunk}}).await?;
+            while let Some(a) = found.try_next().await? {
+                out.insert(a.id.clone(), a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write alerts whole, many per round trip (one `update` command with a
+    /// statement per alert). `created` ones are inserted (or replaced);
+    /// `existing` ones are replaced only if still there. Returns the ids of
+    /// `existing` ones that were gone (deleted meanwhile, e.g. by a purge):
+    /// they stay deleted.
+    pub async fn save_alerts(
+        &self,
+        created: &[&AlertDoc],
+        existing: &[&AlertDoc],
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
+        let mut gone = std::collections::HashSet::new();
+        for chunk in created.chunks(WRITE_CHUNK) {
+            self.replace_many(chunk, true).await?;
+        }
+        for chunk in existing.chunks(WRITE_CHUNK) {
+            let matched = self.replace_many(chunk, false).await?;
+            if matched < chunk.len() {
+                let ids: Vec<String> = chunk.iter().map(|a| a.id.clone()).collect();
+                let there = self.alerts_by_ids(&ids).await?;
+                gone.extend(ids.into_iter().filter(|id| !there.contains_key(id)));
+            }
+        }
+        Ok(gone)
+    }
+
+    /// One `update` command replacing each alert by id; how many matched
+    /// (upserted ones count as matched).
+    async fn replace_many(&self, alerts: &[&AlertDoc], upsert: bool) -> anyhow::Result<usize> {
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let mut updates = Vec::with_capacity(alerts.len());
+        for a in alerts {
+            let body = mongodb::bson::to_document(a)?;
+            updates.push(doc! {"q": {"_id": &a.id}, "u": body, "upsert": upsert});
+        }
+        let reply = self
+            .db
+            .run_command(doc! {"update": "alerts", "updates": updates, "ordered": false})
+            .await?;
+        if let Ok(errors) = reply.get_array("writeErrors")
+            && let Some(first) = errors.first()
+        {
+            anyhow::bail!(
+                "writing {} alerts: {} failed, first: {first}",
+                alerts.len(),
+                errors.len()
+            );
+        }
+        let n = reply
+            .get_i32("n")
+            .map(i64::from)
+            .or_else(|_| reply.get_i64("n"))
+            .unwrap_or(0);
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     pub async fn list_alerts(

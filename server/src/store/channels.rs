@@ -89,6 +89,16 @@ impl Store {
             .await
     }
 
+    /// Every policy of these owners, in one query (the alert writer's batch).
+    pub async fn policies_of(&self, owners: &[String]) -> mongodb::error::Result<Vec<Policy>> {
+        self.policies()
+            .find(doc! {"owner": {"$in": owners}})
+            .sort(doc! {"name": 1})
+            .await?
+            .try_collect()
+            .await
+    }
+
     pub async fn list_policies(&self, owner: &str) -> mongodb::error::Result<Vec<Policy>> {
         self.policies()
             .find(doc! {"owner": owner})

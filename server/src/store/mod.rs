@@ -16,7 +16,7 @@ mod users;
 pub use alerts::{AlertDoc, AlertQuery, HISTORY_LEN, HistoryEntry};
 pub use audit::AuditDoc;
 pub use channels::NotificationDoc;
-pub use handlers::HandlerDoc;
+pub use handlers::{HandlerBrief, HandlerDoc};
 pub use purge::OWNED_COLLECTIONS;
 pub use tokens::{NewToken, Session, Token};
 pub use users::User;

@@ -9,7 +9,7 @@
 use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
 
-use super::{AlertDoc, Store};
+use super::Store;
 
 /// The collections whose documents belong to one user through `owner` and
 /// that nothing else refers to by id: removed wholesale.
@@ -109,13 +109,6 @@ impl Store {
             .delete_one(doc! {"_id": name})
             .await?;
         Ok(r.deleted_count)
-    }
-
-    /// Write an alert the writer read before, only if it still exists: an
-    /// alert deleted meanwhile (its owner was purged) stays deleted.
-    pub async fn save_existing_alert(&self, a: &AlertDoc) -> mongodb::error::Result<bool> {
-        let r = self.alerts().replace_one(doc! {"_id": &a.id}, a).await?;
-        Ok(r.matched_count == 1)
     }
 
     pub async fn delete_alert(&self, id: &str) -> mongodb::error::Result<()> {

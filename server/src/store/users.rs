@@ -39,6 +39,15 @@ impl Store {
         self.users().find_one(doc! {"_id": name}).await
     }
 
+    /// These users (those that exist), in one query.
+    pub async fn users_named(&self, names: &[String]) -> mongodb::error::Result<Vec<User>> {
+        self.users()
+            .find(doc! {"_id": {"$in": names}})
+            .await?
+            .try_collect()
+            .await
+    }
+
     pub async fn list_users(&self) -> mongodb::error::Result<Vec<User>> {
         self.users()
             .find(doc! {})
