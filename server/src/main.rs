@@ -4,8 +4,30 @@ use clap::Parser;
 use tellify_server::{Application, Config, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    tune_malloc();
+    tokio::runtime::Runtime::new()?.block_on(serve())
+}
+
+/// glibc's malloc, as it comes, kept hundreds of MB resident that the server
+/// no longer used: the dispatcher's commits and the alert writer's batches
+/// allocate tens of MB at a time, glibc then raises its mmap threshold so
+/// such buffers come from the heap, where freed memory stays; and each thread
+/// may get an arena of its own. A fixed 128 KiB threshold (large buffers are
+/// mapped and given back when freed) and two arenas took RSS after 100,000
+/// events with 10,000 instances from ~466 MB to ~270 MB, at the same speed
+/// (README, Benchmark). Must run before any other thread starts.
+#[allow(unsafe_code)]
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
     let config = Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -143,7 +143,11 @@ impl AlertWriter {
             };
         let mut options = StreamReadOptions::default()
             .group(GROUP, CONSUMER)
-            .count(500);
+            // Per partition: up to 1,600 entries a batch with 16. Batches of
+            // 8,000 (500 each) held ~100 MB more resident (alert documents with
+            // their histories, twice: as read and as written) for ~15 % more
+            // throughput.
+            .count(100);
         if blocking {
             options = options.block(block.as_millis().max(1) as usize);
         }
