@@ -720,10 +720,10 @@ impl Dispatcher {
             .metrics
             .events_dispatched
             .inc_by(events.len() as u64);
-        // By instance, then by event: each instance's events in order.
+        // By instance, then by event: each instance's events in order (the
+        // index lists an instance once per event, so no pair repeats).
         work.sort_unstable();
         let mut evaluated = 0;
-        let mut ran: Option<(u32, u32)> = None;
         for &(pos, n) in &work {
             let inst = &self.index.instances[pos as usize];
             let (event, at, now, stored) = &events[n as usize];
@@ -733,12 +733,6 @@ impl Dispatcher {
             if part.checkpoint_at >= *at {
                 continue;
             }
-            // The same instance twice for one event (shouldn't happen: the
-            // index lists each once) would run it twice.
-            if ran == Some((pos, n)) {
-                continue;
-            }
-            ran = Some((pos, n));
             let (slot, dirty) = part.slot_and_dirty(&inst.id, inst.revision);
             evaluated += 1;
             let Some(outputs) = inst.handler.handle(&mut slot.state, event, *now) else {

@@ -340,18 +340,7 @@ fn filesystems() -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_user_watches_ten_filesystems_and_handles_an_alert_in_the_browser() {
     let app = TestApp::spawn().await;
-    let (status, body) = app
-        .post_json(
-            "/api/v1/admin/users",
-            &app.admin_token,
-            &json!({"name": "ann", "password": "ann-password", "email": "ann@corp.example",
-                    "timezone": "Europe/Paris"}),
-        )
-        .await;
-    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
-    let token = app
-        .token_by_password("ann", "ann-password", &["ingest", "api"])
-        .await;
+    let token = app.create_user("ann").await;
     let base = app.base.clone();
     with_browser(&base, |b| async move {
         sign_in(&b, "ann", "ann-password").await;

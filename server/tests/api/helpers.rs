@@ -204,12 +204,18 @@ impl TestApp {
     }
 
     /// Create a user as the admin; returns an `ingest`+`api` token of theirs.
+    /// The password is `<name>-password`.
     pub async fn create_user(&self, name: &str) -> String {
+        self.create_user_in(name, "Europe/Paris").await
+    }
+
+    /// [`TestApp::create_user`] in another timezone.
+    pub async fn create_user_in(&self, name: &str, timezone: &str) -> String {
         let (status, body) = self
             .post_json(
                 "/api/v1/admin/users",
                 &self.admin_token,
-                &json!({"name": name, "password": format!("{name}-password"), "email": format!("{name}@corp.example"), "timezone": "Europe/Paris"}),
+                &json!({"name": name, "password": format!("{name}-password"), "email": format!("{name}@corp.example"), "timezone": timezone}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");

@@ -16,18 +16,7 @@ use crate::helpers::TestApp;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_edits_a_channel_builds_a_weekly_policy_and_tries_a_handler_in_the_browser() {
     let app = TestApp::spawn().await;
-    let (status, body) = app
-        .post_json(
-            "/api/v1/admin/users",
-            &app.admin_token,
-            &json!({"name": "cy", "password": "cy-password", "email": "cy@corp.example",
-                    "timezone": "America/New_York"}),
-        )
-        .await;
-    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
-    let token = app
-        .token_by_password("cy", "cy-password", &["ingest", "api"])
-        .await;
+    let token = app.create_user_in("cy", "America/New_York").await;
     let base = app.base.clone();
     with_browser(&base, |b| async move {
         sign_in(&b).await;
